@@ -1,0 +1,136 @@
+"""The architectures. Each takes (N, 1, 28, 28) pixels in [0, 1] and returns (N, num_classes) logits."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .registry import register_model
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class Standardize(nn.Module):
+    """Pixels in [0, 1] -> zero mean, unit variance (MNIST statistics); part of every model so that
+    saved and exported models take the same input as the library."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - MNIST_MEAN) / MNIST_STD
+
+
+def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+@register_model("flagship: 7-conv BatchNorm CNN (~330k params), strided convs instead of pooling")
+def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4) -> nn.Module:
+    w1, w2, w3 = width, 2 * width, 4 * width
+    return nn.Sequential(
+        Standardize(),
+        conv_bn(1, w1, 3), conv_bn(w1, w1, 3), conv_bn(w1, w1, 5, stride=2, padding=2),  # (N, w1, 12, 12)
+        nn.Dropout(dropout),
+        conv_bn(w1, w2, 3), conv_bn(w2, w2, 3), conv_bn(w2, w2, 5, stride=2, padding=2),  # (N, w2, 4, 4)
+        nn.Dropout(dropout),
+        conv_bn(w2, w3, 4),  # (N, w3, 1, 1)
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(w3, num_classes),
+    )
+
+
+@register_model("fast preset: two-conv BatchNorm net (~60k params) for training in seconds")
+def quicknet(num_classes: int = 10, width: int = 24) -> nn.Module:
+    w1, w2 = width, width * 4 // 3
+    return nn.Sequential(
+        Standardize(),
+        conv_bn(1, w1, 5, padding=2), nn.MaxPool2d(2),  # (N, w1, 14, 14)
+        conv_bn(w1, w2, 3, padding=1), nn.MaxPool2d(2),  # (N, w2, 7, 7)
+        conv_bn(w2, 2 * w2, 3, padding=1), nn.MaxPool2d(2),  # (N, 2*w2, 3, 3)
+        nn.Flatten(),
+        nn.Linear(2 * w2 * 9, num_classes),
+    )
+
+
+@register_model("seed 004's DNN: 784-512-512 ReLU MLP with dropout")
+def mlp(num_classes: int = 10, hidden: int = 512, dropout: float = 0.2) -> nn.Module:
+    return nn.Sequential(
+        Standardize(), nn.Flatten(),
+        nn.Linear(784, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+@register_model("seed 004's simple CNN: conv32-conv64-maxpool-dropout-fc128")
+def cnn(num_classes: int = 10) -> nn.Module:
+    return nn.Sequential(
+        Standardize(),
+        nn.Conv2d(1, 32, 3), nn.ReLU(inplace=True),
+        nn.Conv2d(32, 64, 3), nn.ReLU(inplace=True),
+        nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),  # (N, 64*12*12)
+        nn.Linear(64 * 12 * 12, 128), nn.ReLU(inplace=True), nn.Dropout(0.5),
+        nn.Linear(128, num_classes),
+    )
+
+
+class RowRNN(nn.Module):
+    """Reads the image as a sequence of 28 rows of 28 pixels (seed 004's RNN)."""
+
+    def __init__(self, num_classes: int = 10, hidden: int = 128, cell: str = "lstm"):
+        super().__init__()
+        rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.standardize = Standardize()
+        self.rnn = rnn_cls(28, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = self.standardize(x).flatten(1, 2)  # (N, 28, 28): 28 steps of 28 pixels
+        out, _ = self.rnn(rows)
+        return self.head(out[:, -1])
+
+
+@register_model("seed 004's RNN: an LSTM (or GRU) over the 28 rows of the image")
+def rnn(num_classes: int = 10, hidden: int = 128, cell: str = "lstm") -> nn.Module:
+    return RowRNN(num_classes, hidden, cell)
+
+
+@register_model("LeNet-5 (LeCun 1998): conv6-pool-conv16-pool-fc120-fc84, tanh")
+def lenet5(num_classes: int = 10) -> nn.Module:
+    return nn.Sequential(
+        Standardize(),
+        nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),  # (N, 6, 14, 14)
+        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2),  # (N, 16, 5, 5)
+        nn.Flatten(),
+        nn.Linear(16 * 25, 120), nn.Tanh(),
+        nn.Linear(120, 84), nn.Tanh(),
+        nn.Linear(84, num_classes),
+    )
+
+
+class InceptionBlock(nn.Module):
+    """Seed 003's single inception layer: 1x1->3x3, 1x1->5x5 and maxpool->1x1 branches, concatenated."""
+
+    def __init__(self, c_in: int, width: int = 64):
+        super().__init__()
+        self.b3 = nn.Sequential(nn.Conv2d(c_in, width, 1), nn.ReLU(True), nn.Conv2d(width, width, 3, padding=1))
+        self.b5 = nn.Sequential(nn.Conv2d(c_in, width, 1), nn.ReLU(True), nn.Conv2d(width, width, 5, padding=2))
+        self.pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(c_in, width, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(torch.cat([self.b3(x), self.b5(x), self.pool(x)], dim=1))  # (N, 3*width, H, W)
+
+
+@register_model("seed 003's inception-like net: one inception block, dropout 0.3, fc128")
+def inception(num_classes: int = 10, width: int = 64) -> nn.Module:
+    return nn.Sequential(
+        Standardize(),
+        InceptionBlock(1, width),
+        nn.MaxPool2d(4),  # (N, 3*width, 7, 7): keeps the fully connected layer to ~1.2M weights
+        nn.Flatten(), nn.Dropout(0.3),
+        nn.Linear(3 * width * 49, 128), nn.ReLU(True),
+        nn.Linear(128, num_classes),
+    )

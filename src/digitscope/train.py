@@ -1,0 +1,282 @@
+"""One training loop for every model.
+
+    python -m digitscope.train --preset flagship --seed 0 --out runs/flagship-s0
+    digitscope train --arch cnn --epochs 3 --out runs/cnn     (same options)
+
+Whole-dataset uint8 tensors in memory, batches indexed from them and augmented on the fly in one
+``grid_sample`` call; AdamW/SGD/Adadelta with a OneCycle or cosine schedule; label smoothing; an EMA of
+the weights; bf16 autocast + channels_last where the hardware supports bf16. Validation every epoch;
+the saved model is the best epoch on *validation* (never test). A checkpoint after every epoch lets
+``--resume`` continue an interrupted run exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from . import data as datasets
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data.augment import AugmentConfig, augment_batch
+from .losses import make_loss
+from .models import count_parameters, create_model
+from .runtime import autocast, default_device, resolve_precision
+from .saved import code_version, save_model
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "digitnet"
+    arch_kwargs: dict = field(default_factory=dict)
+    data: str = "mnist"
+    train_split: str = "train"
+    val_split: str = "val"
+    epochs: int = 15
+    batch_size: int = 128
+    optimizer: str = "adamw"  # adamw | sgd | adadelta
+    lr: float = 3e-3  # peak learning rate
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"  # onecycle | cosine | constant
+    warmup: float = 0.2  # fraction of steps spent warming up (onecycle)
+    loss: str = "ce"
+    label_smoothing: float = 0.1
+    ema_decay: float = 0.999  # 0 turns the weight average off
+    rotate: float = 10.0
+    scale: float = 0.1
+    shift: float = 0.1
+    shear: float = 5.0
+    elastic: float = 0.0
+    precision: str = "auto"  # auto | bf16 | fp32
+    seed: int = 0
+    patience: int = 0  # stop after this many epochs without a better validation accuracy; 0 = never
+    limit_train: int = 0  # train on the first N images only (0 = all): smoke tests, quick looks
+
+    @property
+    def augment(self) -> AugmentConfig:
+        return AugmentConfig(self.rotate, self.scale, self.shift, self.shear, self.elastic)
+
+
+# Named recipes; any field can still be overridden. The figures they reach are in benchmarks/RESULTS.md.
+PRESETS: dict[str, dict] = {
+    "flagship": dict(arch="digitnet", epochs=14, batch_size=128, lr=3e-3),
+    "fast": dict(arch="quicknet", epochs=1, batch_size=64, lr=1e-2, rotate=0.0, scale=0.0, shift=0.0,
+                 shear=0.0, ema_decay=0.0, label_smoothing=0.0),
+    "paper": dict(optimizer="adamw", lr=1e-3, schedule="constant", epochs=12, label_smoothing=0.0,
+                  ema_decay=0.0, rotate=0.0, scale=0.0, shift=0.0, shear=0.0, weight_decay=0.0),
+}
+
+
+# ---------------------------------------------------------------- config from the command line
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every TrainConfig field becomes ``--field-name``; ``--preset`` fills several at once."""
+    p = argparse.ArgumentParser(prog="digitscope train", description="Train a digit classifier.")
+    p.add_argument("--out", required=True, help="output folder (model, card, checkpoint)")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe; explicit options win")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs one line per epoch)")
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "arch_kwargs":
+            p.add_argument(flag, type=json.loads, default=None, help='JSON, e.g. \'{"width": 48}\'')
+        else:
+            p.add_argument(flag, type=type(f.default), default=None, help=f"default {f.default}")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    values = dict(PRESETS[args.preset]) if args.preset else {}
+    for f in dataclasses.fields(TrainConfig):
+        if getattr(args, f.name) is not None:
+            values[f.name] = getattr(args, f.name)
+    return TrainConfig(**values)
+
+
+# ---------------------------------------------------------------- the loop
+
+def _as_tensors(arrays: datasets.Arrays, limit: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    n = limit or len(arrays)
+    return torch.from_numpy(arrays.images[:n]).unsqueeze(1), torch.from_numpy(arrays.labels[:n])  # (N,1,28,28)
+
+
+def make_optimizer(cfg: TrainConfig, model: nn.Module, steps: int):
+    params = model.parameters()
+    if cfg.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "adadelta":
+        opt = torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose adamw, sgd or adadelta")
+    if cfg.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=cfg.warmup)
+    elif cfg.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    elif cfg.schedule == "constant":
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    else:
+        raise ValueError(f"unknown schedule {cfg.schedule!r}; choose onecycle, cosine or constant")
+    return opt, sched
+
+
+@torch.no_grad()
+def evaluate_logits(model: nn.Module, images: torch.Tensor, precision: str, device: torch.device,
+                    batch_size: int = 1000) -> torch.Tensor:
+    """Logits (N, K) in float32 for uint8 images (N, 1, H, W)."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = images[i:i + batch_size].to(device).float().div_(255)
+        if precision == "bf16":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(precision, device):
+            out.append(model(x).float().cpu())
+    return torch.cat(out)
+
+
+def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = True,
+          on_epoch_end: Callable[[int, dict], None] | None = None, command: str = "") -> dict:
+    """Train, select on validation, save ``out/model.{safetensors,json}``; return the card."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = default_device()
+    precision = resolve_precision(cfg.precision, device)
+    info = datasets.get_dataset(cfg.data)
+    if not info.trainable:
+        raise ValueError(f"{cfg.data} is an evaluation-only dataset and is never trained on")
+    train_arrays = datasets.load(f"{cfg.data}:{cfg.train_split}")
+    val_arrays = datasets.load(f"{cfg.data}:{cfg.val_split}")
+    x_train, y_train = _as_tensors(train_arrays, cfg.limit_train)
+    x_val, y_val = _as_tensors(val_arrays)
+    x_train, y_train = x_train.to(device), y_train.to(device)
+    num_classes = int(max(y_train.max(), y_val.max())) + 1
+
+    torch.manual_seed(cfg.seed)
+    model = create_model(cfg.arch, num_classes=num_classes, **cfg.arch_kwargs).to(device)
+    if precision == "bf16":
+        model = model.to(memory_format=torch.channels_last)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) \
+        if cfg.ema_decay > 0 else None
+    steps_per_epoch = len(x_train) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"batch size {cfg.batch_size} is larger than the {len(x_train)} training images")
+    opt, sched = make_optimizer(cfg, model, steps_per_epoch * cfg.epochs)
+    loss_fn = make_loss(cfg.loss, cfg.label_smoothing)
+
+    checkpoint = out / "checkpoint.safetensors"
+    start_epoch, history, best = 0, [], {"val_accuracy": -1.0, "epoch": -1}
+    if resume:
+        if not checkpoint.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
+        state = load_checkpoint(checkpoint)
+        if state["config"] != asdict(cfg):
+            raise ValueError("--resume: the options differ from the interrupted run's; resume with the same ones")
+        model.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        start_epoch, history, best = state["epoch"], state["history"], state["best"]
+
+    card_base = {
+        "arch": cfg.arch, "arch_kwargs": {"num_classes": num_classes, **cfg.arch_kwargs},
+        "config": asdict(cfg), "seed": cfg.seed, "code_version": code_version(), "command": command,
+        "parameters": count_parameters(model),
+        "data": {"name": cfg.data, "train": f"{cfg.data}:{cfg.train_split}", "val": f"{cfg.data}:{cfg.val_split}",
+                 "train_checksum": train_arrays.checksum, "val_checksum": val_arrays.checksum},
+        "device": device.type, "precision": precision,
+    }
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stats]}"),
+                   TimeElapsedColumn(), disable=not progress)
+    eval_model = ema.module if ema is not None else model
+    with bar:
+        for epoch in range(start_epoch, cfg.epochs):
+            task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch, stats="")
+            model.train()
+            t0 = time.perf_counter()
+            perm = torch.randperm(len(x_train), device=device)
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device)
+            for step in range(steps_per_epoch):
+                idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+                x = augment_batch(x_train[idx].float().div_(255), cfg.augment)  # (B, 1, 28, 28)
+                y = y_train[idx]
+                if precision == "bf16":
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with autocast(precision, device):
+                    logits = model(x).float()
+                loss = loss_fn(logits, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                if ema is not None:
+                    ema.update_parameters(model)
+                loss_sum += loss.detach()
+                correct += (logits.argmax(1) == y).sum()
+                if step % 20 == 19 or step == steps_per_epoch - 1:
+                    seen = (step + 1) * cfg.batch_size
+                    bar.update(task, completed=step + 1, stats=(
+                        f"loss {loss_sum.item() / (step + 1):.4f}  acc {correct.item() / seen:.4f}  "
+                        f"{seen / (time.perf_counter() - t0):,.0f} img/s"))
+            train_seconds = time.perf_counter() - t0
+            val_logits = evaluate_logits(eval_model, x_val, precision, device)
+            record = {
+                "epoch": epoch + 1, "train_loss": loss_sum.item() / steps_per_epoch,
+                "train_accuracy": correct.item() / (steps_per_epoch * cfg.batch_size),
+                "val_loss": F.cross_entropy(val_logits, y_val).item(),
+                "val_accuracy": (val_logits.argmax(1) == y_val).float().mean().item(),
+                "seconds": round(train_seconds, 2),
+            }
+            history.append(record)
+            bar.update(task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
+                                   f"{train_seconds:.0f}s")
+            if not progress:
+                print(json.dumps(record), file=sys.stderr, flush=True)
+            if record["val_accuracy"] > best["val_accuracy"]:
+                best = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"], "epoch": epoch + 1}
+                save_model(out / "model", eval_model, {**card_base, "metrics": {"selected": best},
+                                                       "history": history})
+            save_checkpoint(checkpoint, {
+                "config": asdict(cfg), "epoch": epoch + 1, "history": history, "best": best,
+                "model": model.state_dict(), "ema": ema.state_dict() if ema is not None else {},
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
+            })
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, record)
+            if cfg.patience and epoch + 1 - best["epoch"] >= cfg.patience:
+                break
+    card = {**card_base, "metrics": {"selected": best,
+                                     "train_seconds": round(sum(h["seconds"] for h in history), 1)},
+            "history": history}
+    # Rewrite the best model's card with the full history; its weights were saved when it was best.
+    from .saved import read_card, write_json
+    write_json(out / "model.json", {**read_card(out / "model"), "metrics": card["metrics"], "history": history})
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    cfg = config_from_args(args)
+    train(cfg, Path(args.out), resume=args.resume, progress=not args.no_progress and sys.stderr.isatty(),
+          command="digitscope train " + " ".join(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
