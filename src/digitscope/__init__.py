@@ -1,3 +1,12 @@
-"""digitscope: read handwritten digits and whole numbers from real images."""
+"""digitscope: read handwritten digits and whole numbers from real images.
+
+    import digitscope
+    model = digitscope.load()              # the bundled default model
+    model.predict(images)                  # uint8 N x 28 x 28, white ink on black -> digits
+"""
 
 __version__ = "0.1.0"
+
+from .classifier import DigitClassifier, load  # noqa: E402
+
+__all__ = ["DigitClassifier", "__version__", "load"]

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from . import data as datasets
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -132,6 +132,21 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module, steps: int):
     return opt, sched
 
 
+def ema_with_warmup(decay: float):
+    """EMA update whose decay ramps up as (1 + n) / (10 + n): a plain 0.999 EMA still carries a third of
+    the random initial weights after 1,000 steps, which breaks BatchNorm nets early in training."""
+
+    def update(ema_params: list[torch.Tensor], params: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = int(num_averaged)
+        d = min(decay, (1 + n) / (10 + n))
+        if ema_params[0].is_floating_point():
+            torch._foreach_lerp_(ema_params, params, 1 - d)
+        else:  # integer buffers (BatchNorm's batch counter): keep the model's
+            torch._foreach_copy_(ema_params, params)
+
+    return update
+
+
 @torch.no_grad()
 def evaluate_logits(model: nn.Module, images: torch.Tensor, precision: str, device: torch.device,
                     batch_size: int = 1000) -> torch.Tensor:
@@ -168,7 +183,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     model = create_model(cfg.arch, num_classes=num_classes, **cfg.arch_kwargs).to(device)
     if precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) \
+    ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True) \
         if cfg.ema_decay > 0 else None
     steps_per_epoch = len(x_train) // cfg.batch_size
     if steps_per_epoch == 0:

@@ -1,0 +1,43 @@
+"""Figures a person reads: the confusion matrix and the histogram of error magnitudes, as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_confusion(cm: np.ndarray, path: Path, title: str = "Confusion matrix") -> Path:
+    cm = np.asarray(cm)
+    k = len(cm)
+    fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
+    off_diagonal = cm.copy()
+    np.fill_diagonal(off_diagonal, 0)
+    # Colour the mistakes only: the diagonal would swamp the scale.
+    im = ax.imshow(off_diagonal, cmap="Reds")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                    color="black" if i != j else "#1f4e8c", fontweight="bold" if i == j else "normal")
+    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="true", title=title)
+    fig.colorbar(im, ax=ax, label="errors")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_error_histogram(histogram: dict[str, int], path: Path, title: str = "Error magnitude |true - predicted|") -> Path:
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
+    magnitudes = list(range(1, 10))
+    counts = [histogram.get(str(m), 0) for m in magnitudes]
+    ax.bar(magnitudes, counts, color="#c0392b")
+    ax.set(xticks=magnitudes, xlabel="|true - predicted|", ylabel="misidentified images", title=title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,128 @@
+"""The model object users hold: ``digitscope.load(name_or_path)`` -> ``DigitClassifier``.
+
+scikit-learn conventions: ``predict_proba(images)`` -> (N, K) probabilities, ``predict(images)`` ->
+(N,) digits, where images are uint8 arrays N x 28 x 28 in MNIST style (white ink on black).
+``predict_files`` runs real image files through the one preprocessing path first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .runtime import default_device
+from .saved import load_model
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+BUNDLED = ("default",)
+
+
+def resolve_model_path(name_or_path: str | Path | None) -> Path:
+    """A bundled name ('default') or a path: NAME.safetensors, NAME.json, NAME, or a training folder."""
+    if name_or_path is None or str(name_or_path) in BUNDLED:
+        return WEIGHTS_DIR / (str(name_or_path or "default"))
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / "model"
+    if path.suffix in (".safetensors", ".json"):
+        path = path.with_suffix("")
+    if not path.with_suffix(".json").exists():
+        raise FileNotFoundError(
+            f"no model at {name_or_path}: give a bundled name ({', '.join(BUNDLED)}), a training folder, "
+            "or the path of a saved NAME.safetensors with its NAME.json card")
+    return path
+
+
+@dataclass
+class Prediction:
+    file: str
+    digit: int | None
+    confidence: float | None
+    probabilities: list[float] | None
+    rejected: bool
+    reason: str | None  # 'not_a_digit' | 'uncertain' | 'error' | None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if d["error"] is None:
+            del d["error"]
+        return d
+
+
+class DigitClassifier:
+    def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None):
+        self.device = device or default_device()
+        self.model = model.to(self.device).eval()
+        self.card = card
+
+    @classmethod
+    def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None) -> DigitClassifier:
+        model, card = load_model(resolve_model_path(name_or_path))
+        return cls(model, card, device)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.card["arch_kwargs"].get("num_classes", 10))
+
+    @torch.no_grad()
+    def logits(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(N, K) float32 logits for uint8 images (N, 28, 28) or a single (28, 28) image."""
+        x = _as_batch(images)
+        out = []
+        for i in range(0, len(x), batch_size):
+            batch = torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255)
+            out.append(self.model(batch).float().cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, self.num_classes), np.float32)
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        return torch.softmax(torch.from_numpy(self.logits(images)), dim=1).numpy()
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_proba(images).argmax(axis=1)
+
+    def predict_files(self, paths: list[str | Path]) -> list[Prediction]:
+        """Read, preprocess and classify each file; a file that fails gets an error entry, the rest go on."""
+        from .imageio import read_images
+        from .preprocess import is_blank, to_mnist
+
+        results: list[Prediction | None] = []
+        digits, where = [], []
+        for path, image, error in read_images(paths):
+            if error is not None:
+                results.append(Prediction(str(path), None, None, None, True, "error", str(error)))
+                continue
+            canonical = to_mnist(image)
+            if is_blank(canonical):
+                results.append(Prediction(str(path), None, None, None, True, "not_a_digit"))
+                continue
+            where.append(len(results))
+            results.append(None)
+            digits.append(canonical)
+        if digits:
+            probs = self.predict_proba(np.stack(digits))
+            for slot, p in zip(where, probs, strict=True):
+                digit = int(p.argmax())
+                results[slot] = Prediction(str(paths[slot]), digit, float(p[digit]),
+                                           [round(float(v), 6) for v in p], False, None)
+        return results
+
+
+def _as_batch(images: np.ndarray) -> np.ndarray:
+    x = np.asarray(images)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"images must be uint8 N x 28 x 28 (MNIST style), got shape {x.shape}")
+    if x.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (0-255, white ink on black), got {x.dtype}")
+    return np.ascontiguousarray(x)
+
+
+def load(name_or_path: str | Path | None = None) -> DigitClassifier:
+    """Load a bundled model by name ('default') or a saved model by path."""
+    return DigitClassifier.load(name_or_path)

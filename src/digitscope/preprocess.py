@@ -1,0 +1,148 @@
+"""Turn any image of one digit into an MNIST-style 28x28 digit: the one preprocessing path.
+
+MNIST was made by scaling each digit so its bounding box fits 20x20 (aspect ratio kept, anti-aliased),
+then pasting it into a 28x28 field so its centre of mass sits at the centre, white ink on black.
+Models trained on MNIST only work on inputs that went through the same steps, so `to_mnist` redoes
+them on real images: photos, scans, canvas drawings, dark-on-light or light-on-dark, any size.
+An input that is already an MNIST digit comes back essentially unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+SIZE = 28  # the MNIST field
+BOX = 20  # the longest side of the digit inside it
+# ITU-R 601 luma, what Pillow's convert("L") uses, so arrays and files give the same grey.
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# The border strip, as a fraction of the shorter side, that samples the paper.
+BORDER_FRACTION = 0.04
+# A piece of ink must reach this many noise sigmas above the paper (paper grain, JPEG noise) and at
+# least MIN_CONTRAST grey levels, so a blank page with faint noise stays blank...
+NOISE_SIGMAS = 4.0
+MIN_CONTRAST = 12.0
+# ...but once found, a piece keeps its faint anti-aliased fringe down to this fraction of that
+# threshold (hysteresis): cutting the fringe would shrink the bounding box and rescale the digit.
+FRINGE_FRACTION = 0.25
+# Pieces of ink with less mass than this fraction of the largest piece are specks (dust, sensor
+# noise), not strokes: kept, one of them would stretch the bounding box and shrink the digit.
+MIN_PIECE_FRACTION = 0.05
+# Less ink than four fully lit pixels is nothing a classifier could read.
+MIN_INK_MASS = 4 * 255
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 -> (H, W) float32 luminance in 0..255."""
+    if image.dtype != np.uint8:
+        raise TypeError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        return image.astype(np.float32)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image.astype(np.float32) @ LUMA
+    raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {image.shape}")
+
+
+def _border(grey: np.ndarray) -> np.ndarray:
+    """The pixels of a strip along all four edges: mostly paper, whatever the digit does."""
+    width = max(1, round(BORDER_FRACTION * min(grey.shape)))
+    return np.concatenate([grey[:width].ravel(), grey[-width:].ravel(),
+                           grey[:, :width].ravel(), grey[:, -width:].ravel()])
+
+
+def ink_map(image: np.ndarray) -> np.ndarray:
+    """(H, W) float32 ink strength, 0 on paper and 255 at the strongest ink, bright ink on black.
+
+    Works out the paper from the border so it does not matter whether the ink is darker or lighter
+    than the paper, nor how faint it is.
+    """
+    grey = _grey(image)
+    border = _border(grey)
+    # Median and MAD: robust when strokes run into the border strip.
+    paper = float(np.median(border))
+    sigma = 1.4826 * float(np.median(np.abs(border - paper)))
+    threshold = max(NOISE_SIGMAS * sigma, MIN_CONTRAST)
+
+    # Polarity: the ink is on whichever side of the paper level holds more contrast beyond the noise.
+    # Summed mass, not min/max, so one stray bright or dark pixel cannot flip the decision.
+    darker = np.clip(paper - grey, 0, None)
+    lighter = np.clip(grey - paper, 0, None)
+    dark_mass = float(np.clip(darker - threshold, 0, None).sum())
+    light_mass = float(np.clip(lighter - threshold, 0, None).sum())
+    ink = darker if dark_mass > light_mass else lighter
+    del darker, lighter, grey  # huge canvases: free what is no longer needed
+
+    # Paper grain and compression noise are zeroed, not just dimmed: left in, they would widen the
+    # bounding box of the ink. A piece survives if it holds a pixel above the threshold and enough mass.
+    pieces, count = ndimage.label(ink > FRINGE_FRACTION * threshold, structure=np.ones((3, 3)))
+    if count == 0:
+        return np.zeros_like(ink)
+    index = np.arange(1, count + 1)
+    mass = ndimage.sum_labels(ink, pieces, index)
+    peak = ndimage.maximum(ink, pieces, index)
+    keep = (peak > threshold) & (mass >= MIN_PIECE_FRACTION * mass.max())
+    if not keep.any():
+        return np.zeros_like(ink)
+    ink = np.where(np.concatenate([[False], keep])[pieces], ink, np.float32(0))
+
+    # Contrast stretch: faint pencil on grey paper gets the same full-strength strokes as MNIST.
+    return ink * np.float32(255.0 / ink.max())
+
+
+def _fit_box(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink and scale so the longest side is BOX pixels, aspect ratio kept."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    cols = np.flatnonzero(ink.any(axis=0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    height, width = crop.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # LANCZOS on float data: a proper low-pass when shrinking a photo (no aliasing of thin strokes),
+    # sharp when enlarging a small drawing; same-size input passes through untouched.
+    resized = Image.fromarray(crop, mode="F").resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized), 0, 255)
+
+
+def _centre(digit: np.ndarray) -> np.ndarray:
+    """Paste into SIZE x SIZE with the centre of mass at (SIZE/2, SIZE/2), by a whole-pixel shift."""
+    height, width = digit.shape
+    mass = digit.sum()
+    cy = float((digit.sum(axis=1) @ np.arange(height)) / mass)
+    cx = float((digit.sum(axis=0) @ np.arange(width)) / mass)
+    # Whole pixels, as MNIST did: a sub-pixel shift would blur the strokes. The clip keeps a lopsided
+    # digit (a "7" with a heavy bar) entirely inside the field.
+    top = int(np.clip(round(SIZE / 2 - cy), 0, SIZE - height))
+    left = int(np.clip(round(SIZE / 2 - cx), 0, SIZE - width))
+    field = np.zeros((SIZE, SIZE), dtype=np.float32)
+    field[top:top + height, left:left + width] = digit
+    return field
+
+
+def to_mnist(image: np.ndarray) -> np.ndarray:
+    """Any single-digit image, (H, W) or (H, W, 3) uint8 -> (28, 28) uint8, white ink on black.
+
+    A blank image (no ink) gives all zeros; see `is_blank`.
+    """
+    ink = ink_map(image)
+    if float(ink.sum()) < MIN_INK_MASS:
+        return np.zeros((SIZE, SIZE), dtype=np.uint8)
+    digit = _centre(_fit_box(ink))
+    return np.round(digit).astype(np.uint8)
+
+
+def to_mnist_batch(images: Iterable[np.ndarray]) -> np.ndarray:
+    """Many images of any sizes (or an (N, H, W[, 3]) array) -> (N, 28, 28) uint8."""
+    digits = [to_mnist(image) for image in images]
+    if not digits:
+        return np.zeros((0, SIZE, SIZE), dtype=np.uint8)
+    return np.stack(digits)
+
+
+def is_blank(image28: np.ndarray) -> bool:
+    """True when a 28x28 MNIST-style digit holds too little ink to be read as anything."""
+    return float(image28.sum(dtype=np.float64)) < MIN_INK_MASS

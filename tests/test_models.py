@@ -1,0 +1,22 @@
+import pytest
+import torch
+
+from digitscope.models import create_model, list_models
+
+
+@pytest.mark.parametrize("name", [m.name for m in list_models()])
+def test_every_architecture_maps_images_to_logits(name):
+    model = create_model(name, num_classes=11).eval()
+    with torch.no_grad():
+        logits = model(torch.rand(3, 1, 28, 28))
+    assert logits.shape == (3, 11)
+    assert torch.isfinite(logits).all()
+
+
+def test_required_architectures_are_registered():
+    assert {"mlp", "cnn", "rnn", "lenet5", "inception", "digitnet", "quicknet"} <= {m.name for m in list_models()}
+
+
+def test_unknown_architecture_names_the_choices():
+    with pytest.raises(ValueError, match="choose one of: .*digitnet"):
+        create_model("resnet9000")

@@ -1,0 +1,66 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import digitscope
+from digitscope.train import TrainConfig, build_parser, config_from_args, train
+
+FAST = dict(data="tiny", arch="quicknet", epochs=3, batch_size=64, lr=1e-2, precision="fp32",
+            arch_kwargs={"width": 8})
+
+
+def test_training_learns_and_saves_a_loadable_model(tiny_dataset, tmp_path):
+    card = train(TrainConfig(**FAST), tmp_path / "run", progress=False)
+    assert card["metrics"]["selected"]["val_accuracy"] > 0.9
+    saved = json.loads((tmp_path / "run" / "model.json").read_text())
+    for key in ("arch", "arch_kwargs", "config", "seed", "code_version", "data", "metrics", "history"):
+        assert key in saved
+    assert saved["data"]["train_checksum"] == digitscope.data.load("tiny:train").checksum
+    assert len(saved["history"]) == 3
+    model = digitscope.load(tmp_path / "run")
+    test = digitscope.data.load("tiny:test")
+    assert (model.predict(test.images) == test.labels).mean() > 0.9
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tiny_dataset, tmp_path):
+    cfg = TrainConfig(**FAST, ema_decay=0.9)
+    train(cfg, tmp_path / "straight", progress=False)
+
+    def interrupt(epoch, _record):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cut", progress=False, on_epoch_end=interrupt)
+    card = train(cfg, tmp_path / "cut", resume=True, progress=False)
+    assert [h["epoch"] for h in card["history"]] == [1, 2, 3]
+    straight = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    resumed = load_file(str(tmp_path / "cut" / "model.safetensors"))
+    for name, tensor in straight.items():
+        torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=1e-6, msg=name)
+
+
+def test_resume_refuses_changed_options(tiny_dataset, tmp_path):
+    train(TrainConfig(**{**FAST, "epochs": 1}), tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match="options differ"):
+        train(TrainConfig(**{**FAST, "epochs": 1, "lr": 0.5}), tmp_path / "run", resume=True, progress=False)
+
+
+def test_evaluation_only_data_is_never_trained_on(data_home, tmp_path):
+    from digitscope import data
+    from tests.conftest import synthetic_digits
+
+    data.register(data.DatasetInfo(name="heldout", description="", splits=("train", "val"), trainable=False,
+                                   fetch=lambda: {"train": synthetic_digits(64, 0), "val": synthetic_digits(64, 1)}))
+    with pytest.raises(ValueError, match="evaluation-only"):
+        train(TrainConfig(**{**FAST, "data": "heldout"}), tmp_path / "run", progress=False)
+
+
+def test_every_config_field_is_a_command_line_option():
+    args = build_parser().parse_args(["--out", "x", "--preset", "fast", "--lr", "0.5", "--arch-kwargs", '{"width": 4}'])
+    cfg = config_from_args(args)
+    assert cfg.lr == 0.5 and cfg.arch == "quicknet" and cfg.arch_kwargs == {"width": 4}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--out", "x", "--preset", "nonsense"])
