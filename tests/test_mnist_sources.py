@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import pickle
 import struct
@@ -39,7 +40,7 @@ class _Python2Pickler(pickle._Pickler):
 
 
 def _python2_pickle(obj: object) -> bytes:
-    out = __import__("io").BytesIO()
+    out = io.BytesIO()
     _Python2Pickler(out, protocol=2).dump(obj)
     # numpy 1.x, which made the real file, named the module numpy.core.multiarray.
     return out.getvalue().replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
@@ -98,7 +99,8 @@ def test_tampered_pickle_is_refused(tmp_path: Path) -> None:
         def __reduce__(self):
             return os.system, (f"touch {marker}",)
 
-    wheel = _write_wheel(tmp_path / mnist.HUB_WHEEL, pickle.dumps(((Exploit(), None), None, None), protocol=2))
+    tampered = pickle.dumps(((Exploit(), None), None, None), protocol=2)
+    wheel = _write_wheel(tmp_path / mnist.HUB_WHEEL, tampered)
     with pytest.raises(pickle.UnpicklingError, match="system"):
         mnist.read_hub_wheel(wheel)
     assert not marker.exists()

@@ -31,7 +31,8 @@ def plot_confusion(cm: np.ndarray, path: Path, title: str = "Confusion matrix") 
     return Path(path)
 
 
-def plot_error_histogram(histogram: dict[str, int], path: Path, title: str = "Error magnitude |true - predicted|") -> Path:
+def plot_error_histogram(histogram: dict[str, int], path: Path,
+                         title: str = "Error magnitude |true - predicted|") -> Path:
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
     magnitudes = list(range(1, 10))
     counts = [histogram.get(str(m), 0) for m in magnitudes]

@@ -86,7 +86,10 @@ def load(spec: str) -> Arrays:
 
 
 def describe_cache() -> list[dict]:
-    """One row per cached split of a registered dataset, re-hashed so a corrupted cache shows up."""
+    """One row per cached split of a registered dataset, re-hashed so a corrupted cache shows up.
+
+    ``verified`` is True / False when the split has a known checksum, None when it has none to compare.
+    """
     rows = []
     for info in list_datasets():
         for split in info.splits:
@@ -98,9 +101,9 @@ def describe_cache() -> list[dict]:
             rows.append({
                 "dataset": info.name,
                 "split": split,
-                "images_shape": list(arrays.images.shape),
+                "shape": list(arrays.images.shape),
                 "bytes": path.stat().st_size,
                 "checksum": arrays.checksum,
-                "matches_known": None if known is None else arrays.checksum == known,
+                "verified": None if known is None else arrays.checksum == known,
             })
     return rows
