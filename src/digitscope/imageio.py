@@ -47,23 +47,28 @@ def _fail(cls: type[ImageError], name: str, reason: str) -> ImageError:
     return cls(f"{name}: {' '.join(reason.split())}")
 
 
-def _read_bytes(source: str | Path | bytes, name: str) -> bytes:
-    if isinstance(source, bytes):
-        size = len(source)
-    else:
-        try:
-            size = Path(source).stat().st_size
-        except OSError as exc:
-            raise _fail(ImageError, name, f"cannot read file ({exc.strerror or exc})") from exc
-    # Checked before reading so an oversized upload or file is never loaded into memory.
+def _bomb(name: str) -> ImageError:
+    # Pillow's own guard, which fires before ours for absurd headers (over ~179 megapixels).
+    return _fail(ImageTooLargeError, name,
+                 f"image dimensions are too large, over the limit of {MAX_PIXELS:,} pixels")
+
+
+def _check_size(size: int, name: str) -> None:
+    # Checked before reading, so an oversized upload or file is never loaded into memory.
     if size > MAX_BYTES:
         raise _fail(ImageTooLargeError, name, f"file is {size:,} bytes, over the limit of {MAX_BYTES:,}")
     if size == 0:
         raise _fail(ImageError, name, "empty file")
+
+
+def _read_bytes(source: str | Path | bytes, name: str) -> bytes:
     if isinstance(source, bytes):
+        _check_size(len(source), name)
         return source
+    path = Path(source)
     try:
-        return Path(source).read_bytes()
+        _check_size(path.stat().st_size, name)
+        return path.read_bytes()
     except OSError as exc:
         raise _fail(ImageError, name, f"cannot read file ({exc.strerror or exc})") from exc
 
@@ -76,9 +81,9 @@ def _open(data: bytes, name: str) -> Image.Image:
     except UnidentifiedImageError as exc:
         raise _fail(UnsupportedImageError, name, f"not a supported image (supported: {supported})") from exc
     except Image.DecompressionBombError as exc:
-        raise _fail(ImageTooLargeError, name, f"image dimensions are too large ({exc})") from exc
+        raise _bomb(name) from exc
     except _DECODE_ERRORS as exc:
-        raise _fail(ImageError, name, f"corrupt {supported} header ({exc})") from exc
+        raise _fail(ImageError, name, f"corrupt image header ({exc})") from exc
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise _fail(ImageTooLargeError, name,
@@ -93,7 +98,7 @@ def _decode(image: Image.Image, name: str) -> Image.Image:
         # Phone photos store their rotation in EXIF; without this a portrait "7" arrives on its side.
         return ImageOps.exif_transpose(image)
     except Image.DecompressionBombError as exc:
-        raise _fail(ImageTooLargeError, name, f"image dimensions are too large ({exc})") from exc
+        raise _bomb(name) from exc
     except _DECODE_ERRORS as exc:
         raise _fail(ImageError, name, f"truncated or corrupt {image.format} image ({exc})") from exc
 
@@ -112,7 +117,7 @@ def _to_array(image: Image.Image) -> np.ndarray:
         # export) must become dark ink on light paper, not black on black.
         paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, image.convert("RGBA"))
-        grey = mode in ("LA", "La")
+        grey = mode in ("1", "L", "LA", "La")
         return np.array(image.convert("L" if grey else "RGB"))
     if mode in ("1", "L"):
         return np.array(image.convert("L"))

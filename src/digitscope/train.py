@@ -256,6 +256,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                 "val_loss": F.cross_entropy(val_logits, y_val).item(),
                 "val_accuracy": (val_logits.argmax(1) == y_val).float().mean().item(),
                 "seconds": round(train_seconds, 2),
+                "wall_seconds": round(time.perf_counter() - t0, 2),  # validation included
             }
             history.append(record)
             bar.update(task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
@@ -275,8 +276,10 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                 on_epoch_end(epoch + 1, record)
             if cfg.patience and epoch + 1 - best["epoch"] >= cfg.patience:
                 break
+    # Summed per epoch so that a resumed run counts only the time spent training, not the pause.
     card = {**card_base, "metrics": {"selected": best,
-                                     "train_seconds": round(sum(h["seconds"] for h in history), 1)},
+                                     "train_seconds": round(sum(h["seconds"] for h in history), 1),
+                                     "wall_seconds": round(sum(h["wall_seconds"] for h in history), 1)},
             "history": history}
     # Rewrite the best model's card with the full history; its weights were saved when it was best.
     from .saved import read_card, write_json
