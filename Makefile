@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXAMPLES := $(wildcard $(addprefix examples/*.,png jpg bmp gif tif webp))
 
 .PHONY: setup run test lint clean
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/digitscope predict examples/*
+	$(BIN)/digitscope predict $(EXAMPLES)
 
 test: setup
 	$(BIN)/python -m pytest

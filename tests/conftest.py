@@ -20,6 +20,11 @@ def synthetic_digits(n: int, seed: int) -> data.Arrays:
 
 
 @pytest.fixture
+def make_digits():
+    return synthetic_digits
+
+
+@pytest.fixture
 def data_home(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITSCOPE_DATA", str(tmp_path / "data"))
     return tmp_path / "data"

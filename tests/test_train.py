@@ -7,8 +7,8 @@ from safetensors.torch import load_file
 import digitscope
 from digitscope.train import TrainConfig, build_parser, config_from_args, train
 
-FAST = dict(data="tiny", arch="quicknet", epochs=3, batch_size=64, lr=1e-2, precision="fp32",
-            arch_kwargs={"width": 8})
+FAST = dict(data="tiny", arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32",
+            arch_kwargs={"width": 8}, rotate=0.0, scale=0.0, shift=0.0, shear=0.0)  # bar position = class
 
 
 def test_training_learns_and_saves_a_loadable_model(tiny_dataset, tmp_path):
@@ -48,12 +48,11 @@ def test_resume_refuses_changed_options(tiny_dataset, tmp_path):
         train(TrainConfig(**{**FAST, "epochs": 1, "lr": 0.5}), tmp_path / "run", resume=True, progress=False)
 
 
-def test_evaluation_only_data_is_never_trained_on(data_home, tmp_path):
+def test_evaluation_only_data_is_never_trained_on(data_home, make_digits, tmp_path):
     from digitscope import data
-    from tests.conftest import synthetic_digits
 
     data.register(data.DatasetInfo(name="heldout", description="", splits=("train", "val"), trainable=False,
-                                   fetch=lambda: {"train": synthetic_digits(64, 0), "val": synthetic_digits(64, 1)}))
+                                   fetch=lambda: {"train": make_digits(64, 0), "val": make_digits(64, 1)}))
     with pytest.raises(ValueError, match="evaluation-only"):
         train(TrainConfig(**{**FAST, "data": "heldout"}), tmp_path / "run", progress=False)
 

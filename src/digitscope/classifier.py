@@ -107,7 +107,7 @@ class DigitClassifier:
             probs = self.predict_proba(np.stack(digits))
             for slot, p in zip(where, probs, strict=True):
                 digit = int(p.argmax())
-                results[slot] = Prediction(str(paths[slot]), digit, float(p[digit]),
+                results[slot] = Prediction(str(paths[slot]), digit, round(float(p[digit]), 6),
                                            [round(float(v), 6) for v in p], False, None)
         return results
 

@@ -6,7 +6,7 @@
 Whole-dataset uint8 tensors in memory, batches indexed from them and augmented on the fly in one
 ``grid_sample`` call; AdamW/SGD/Adadelta with a OneCycle or cosine schedule; label smoothing; an EMA of
 the weights; bf16 autocast + channels_last where the hardware supports bf16. Validation every epoch;
-the saved model is the best epoch on *validation* (never test). A checkpoint after every epoch lets
+the saved model is chosen on *validation* (never test), see ``is_selected``. A checkpoint after every epoch lets
 ``--resume`` continue an interrupted run exactly where it stopped.
 """
 
@@ -33,7 +33,7 @@ from .data.augment import AugmentConfig, augment_batch
 from .losses import make_loss
 from .models import count_parameters, create_model
 from .runtime import autocast, default_device, resolve_precision
-from .saved import code_version, save_model
+from .saved import code_version, read_card, save_model, write_json
 
 
 @dataclass
@@ -60,6 +60,7 @@ class TrainConfig:
     elastic: float = 0.0
     precision: str = "auto"  # auto | bf16 | fp32
     seed: int = 0
+    selection: str = "one-se"  # best | one-se: the latest epoch within one standard error of the best val accuracy
     patience: int = 0  # stop after this many epochs without a better validation accuracy; 0 = never
     limit_train: int = 0  # train on the first N images only (0 = all): smoke tests, quick looks
 
@@ -70,7 +71,7 @@ class TrainConfig:
 
 # Named recipes; any field can still be overridden. The figures they reach are in benchmarks/RESULTS.md.
 PRESETS: dict[str, dict] = {
-    "flagship": dict(arch="digitnet", epochs=14, batch_size=128, lr=3e-3),
+    "flagship": dict(arch="digitnet", epochs=20, batch_size=128, lr=3e-3),
     "fast": dict(arch="quicknet", epochs=1, batch_size=64, lr=1e-2, rotate=0.0, scale=0.0, shift=0.0,
                  shear=0.0, ema_decay=0.0, label_smoothing=0.0),
     "paper": dict(optimizer="adamw", lr=1e-3, schedule="constant", epochs=12, label_smoothing=0.0,
@@ -130,6 +131,20 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module, steps: int):
     else:
         raise ValueError(f"unknown schedule {cfg.schedule!r}; choose onecycle, cosine or constant")
     return opt, sched
+
+
+def is_selected(accuracy: float, best_accuracy: float, n_val: int, rule: str) -> bool:
+    """Does this (latest) epoch become the saved model?
+
+    'best': only a new best validation accuracy. 'one-se': any epoch within one standard error
+    (sqrt(p(1-p)/n)) of the best so far — differences that small are noise on a 5,000-image split,
+    and among indistinguishable epochs the latest, most annealed one is preferred (Breiman's rule)."""
+    if rule == "best":
+        return accuracy >= best_accuracy
+    if rule == "one-se":
+        se = (best_accuracy * (1 - best_accuracy) / n_val) ** 0.5
+        return accuracy >= best_accuracy - se
+    raise ValueError(f"unknown selection rule {rule!r}; choose best or one-se")
 
 
 def ema_with_warmup(decay: float):
@@ -192,7 +207,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     loss_fn = make_loss(cfg.loss, cfg.label_smoothing)
 
     checkpoint = out / "checkpoint.safetensors"
-    start_epoch, history, best = 0, [], {"val_accuracy": -1.0, "epoch": -1}
+    start_epoch, history, best, selected = 0, [], {"val_accuracy": -1.0, "epoch": -1}, {}
     if resume:
         if not checkpoint.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
@@ -205,7 +220,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
-        start_epoch, history, best = state["epoch"], state["history"], state["best"]
+        start_epoch, history, best, selected = state["epoch"], state["history"], state["best"], state["selected"]
 
     card_base = {
         "arch": cfg.arch, "arch_kwargs": {"num_classes": num_classes, **cfg.arch_kwargs},
@@ -264,11 +279,13 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
             if not progress:
                 print(json.dumps(record), file=sys.stderr, flush=True)
             if record["val_accuracy"] > best["val_accuracy"]:
-                best = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"], "epoch": epoch + 1}
-                save_model(out / "model", eval_model, {**card_base, "metrics": {"selected": best},
+                best = {"val_accuracy": record["val_accuracy"], "epoch": epoch + 1}
+            if is_selected(record["val_accuracy"], best["val_accuracy"], len(y_val), cfg.selection):
+                selected = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"], "epoch": epoch + 1}
+                save_model(out / "model", eval_model, {**card_base, "metrics": {"selected": selected},
                                                        "history": history})
             save_checkpoint(checkpoint, {
-                "config": asdict(cfg), "epoch": epoch + 1, "history": history, "best": best,
+                "config": asdict(cfg), "epoch": epoch + 1, "history": history, "best": best, "selected": selected,
                 "model": model.state_dict(), "ema": ema.state_dict() if ema is not None else {},
                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
             })
@@ -277,12 +294,11 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
             if cfg.patience and epoch + 1 - best["epoch"] >= cfg.patience:
                 break
     # Summed per epoch so that a resumed run counts only the time spent training, not the pause.
-    card = {**card_base, "metrics": {"selected": best,
+    card = {**card_base, "metrics": {"selected": selected, "best_val": best,
                                      "train_seconds": round(sum(h["seconds"] for h in history), 1),
                                      "wall_seconds": round(sum(h["wall_seconds"] for h in history), 1)},
             "history": history}
-    # Rewrite the best model's card with the full history; its weights were saved when it was best.
-    from .saved import read_card, write_json
+    # The selected model's weights were saved at its epoch; its card now gets the whole history.
     write_json(out / "model.json", {**read_card(out / "model"), "metrics": card["metrics"], "history": history})
     return card
 

@@ -1,0 +1,88 @@
+"""The command line as a user runs it: JSON contracts, bad input reported by name, exit codes."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from digitscope.cli import app
+
+EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").iterdir()
+                  if p.suffix in {".png", ".jpg", ".bmp", ".gif", ".tif", ".webp"})
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_default_model_reads_every_bundled_example():
+    assert len(EXAMPLES) >= 10
+    result = run("predict", *EXAMPLES, "--json")
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["file"] for a in answers] == [str(p) for p in EXAMPLES]
+    for a in answers:
+        assert set(a) == {"file", "digit", "confidence", "probabilities", "rejected", "reason"}
+        assert a["digit"] == int(Path(a["file"]).name[0]), a
+        assert abs(sum(a["probabilities"]) - 1) < 1e-4 and a["confidence"] == max(a["probabilities"])
+
+
+def test_a_corrupt_file_is_reported_and_the_rest_are_answered(tmp_path):
+    corrupt = tmp_path / "scan-0042.png"
+    corrupt.write_bytes(EXAMPLES[0].read_bytes()[:300])  # truncated
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    result = run("predict", EXAMPLES[0], corrupt, EXAMPLES[1], empty, "--json")
+    assert result.exit_code == 1
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 4
+    assert answers[0]["digit"] == int(EXAMPLES[0].name[0]) and answers[2]["digit"] == int(EXAMPLES[1].name[0])
+    for bad, name in ((answers[1], "scan-0042.png"), (answers[3], "empty.jpg")):
+        assert bad["digit"] is None and bad["rejected"] and name in bad["error"]
+
+
+def test_blank_image_is_not_a_digit(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (200, 120), 255).save(tmp_path / "blank.png")
+    answer = json.loads(run("predict", tmp_path / "blank.png", "--json").stdout)
+    assert answer["rejected"] and answer["reason"] == "not_a_digit" and answer["digit"] is None
+
+
+def test_models_lists_the_registry_and_the_bundled_model():
+    out = json.loads(run("models", "--json").stdout)
+    assert {"digitnet", "mlp", "cnn", "rnn"} <= {a["name"] for a in out["architectures"]}
+    assert out["bundled"][0]["name"] == "default"
+
+
+def test_evaluate_prints_the_guide_keys(tiny_dataset, tmp_path):
+    from digitscope.train import TrainConfig, train
+
+    train(TrainConfig(data="tiny", arch="quicknet", epochs=2, batch_size=32, lr=2e-2, precision="fp32",
+                      rotate=0, scale=0, shift=0, shear=0), tmp_path / "m", progress=False)
+    result = run("evaluate", "--model", tmp_path / "m", "--data", "tiny:test", "--figures", tmp_path / "fig", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for key in ("accuracy", "error_rate", "numeric_error_per_image", "numeric_error_per_misidentified"):
+        assert key in report
+    assert (tmp_path / "fig" / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["evaluate", "--model", "no-such-model"], "bundled name"),
+    (["evaluate", "--data", "mnist:nonsense"], "choose one of"),
+    (["data", "fetch", "imagenet"], "choose one of"),
+])
+def test_wrong_options_say_what_is_allowed(args, message, data_home):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_train_forwards_every_option(tiny_dataset, tmp_path):
+    result = run("train", "--data", "tiny", "--arch", "quicknet", "--epochs", "1", "--batch-size", "32",
+                 "--shift", "0", "--rotate", "0", "--out", tmp_path / "m", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["config"]["epochs"] == 1
