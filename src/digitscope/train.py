@@ -74,7 +74,7 @@ PRESETS: dict[str, dict] = {
     "flagship": dict(arch="digitnet", epochs=20, batch_size=128, lr=3e-3),
     "fast": dict(arch="quicknet", epochs=1, batch_size=64, lr=1e-2, rotate=0.0, scale=0.0, shift=0.0,
                  shear=0.0, ema_decay=0.0, label_smoothing=0.0),
-    "paper": dict(optimizer="adamw", lr=1e-3, schedule="constant", epochs=12, label_smoothing=0.0,
+    "paper": dict(optimizer="adamw", lr=1e-3, schedule="constant", epochs=10, label_smoothing=0.0,
                   ema_decay=0.0, rotate=0.0, scale=0.0, shift=0.0, shear=0.0, weight_decay=0.0),
 }
 

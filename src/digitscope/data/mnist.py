@@ -46,6 +46,8 @@ VALIDATION_SIZE = 5_000
 
 # SHA-256 of the canonical arrays (see cache.array_checksum), the same from either source.
 CHECKSUMS = {
+    "train": "951f4780466e6bb0902ce43a2cee37605eb5aee783561fb6dea1970ad046c947",
+    "val": "89a2735ffab820520ccff33045ff00f19cba0b23f93eb7478ad037a55c9f9b81",
     "train-full": "c41b322ede5b4fc991fbf5440b21cefc76cb0418e0ebf66b8f78109632b41509",
     "test": "f5147f7baa1787ec4b3cd00068f8ec8a61d969373b74639b6aef5c981fc5a5b2",
 }
