@@ -19,6 +19,29 @@ import digitscope
 from digitscope.analysis import evaluate
 
 
+def train_and_test(preset: str, seeds: list[int], out: Path, extra: list[str] = ()) -> list[dict]:
+    """Train one run per seed (resuming any that was interrupted), then read the test set once per run."""
+    rows = []
+    for seed in seeds:
+        run = out / f"seed{seed}"
+        cmd = [sys.executable, "-m", "digitscope.train", "--preset", preset, "--seed", str(seed),
+               "--out", str(run), "--no-progress", *extra]
+        if (run / "checkpoint.safetensors").exists():
+            cmd.append("--resume")  # an interrupted (or finished) run continues rather than restarts
+        subprocess.run(cmd, check=True)
+        card = json.loads((run / "model.json").read_text())
+        test = evaluate(digitscope.load(run), "mnist:test")
+        rows.append({"seed": seed, "selected_epoch": card["metrics"]["selected"]["epoch"],
+                     "val_accuracy": card["metrics"]["selected"]["val_accuracy"],
+                     "test_accuracy": test["accuracy"], "train_seconds": card["metrics"]["wall_seconds"],
+                     "numeric_error_per_image": test["numeric_error_per_image"]})
+    return rows
+
+
+def mean_std(values: list[float]) -> str:
+    return f"{statistics.mean(values):.4%} ± {statistics.stdev(values) if len(values) > 1 else 0:.4%}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--preset", default="flagship")
@@ -27,21 +50,7 @@ def main() -> None:
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more training options")
     args = p.parse_args()
 
-    rows = []
-    for seed in args.seeds:
-        out = args.out / f"seed{seed}"
-        cmd = [sys.executable, "-m", "digitscope.train", "--preset", args.preset, "--seed", str(seed),
-               "--out", str(out), "--no-progress", *args.extra]
-        if (out / "checkpoint.safetensors").exists():
-            cmd.append("--resume")  # an interrupted (or finished) run continues rather than restarts
-        subprocess.run(cmd, check=True)
-        card = json.loads((out / "model.json").read_text())
-        test = evaluate(digitscope.load(out), "mnist:test")
-        rows.append({"seed": seed, "selected_epoch": card["metrics"]["selected"]["epoch"],
-                     "val_accuracy": card["metrics"]["selected"]["val_accuracy"],
-                     "test_accuracy": test["accuracy"], "train_seconds": card["metrics"]["wall_seconds"],
-                     "numeric_error_per_image": test["numeric_error_per_image"]})
-    accs = [r["test_accuracy"] for r in rows]
+    rows = train_and_test(args.preset, args.seeds, args.out, args.extra)
     secs = [r["train_seconds"] for r in rows]
     table = "\n".join(
         f"| {r['seed']} | {r['selected_epoch']} | {r['val_accuracy']:.4%} | {r['test_accuracy']:.4%} | "
@@ -49,7 +58,7 @@ def main() -> None:
     _report.append(
         f"Accuracy: `{args.preset}` preset, {len(rows)} seeds",
         f"| seed | epoch chosen on val | val acc | test acc | training time |\n|---|---|---|---|---|\n{table}\n\n"
-        f"**Test accuracy {statistics.mean(accs):.4%} ± {statistics.stdev(accs) if len(accs) > 1 else 0:.4%}** "
+        f"**Test accuracy {mean_std([r['test_accuracy'] for r in rows])}** "
         f"(mean ± std over seeds {', '.join(map(str, args.seeds))}); training time "
         f"{min(secs) / 60:.1f}-{max(secs) / 60:.1f} min per run (wall clock, validation passes included).",
     )

@@ -79,6 +79,17 @@ class DigitClassifier:
             out.append(self.model(batch).float().cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, self.num_classes), np.float32)
 
+    @torch.no_grad()
+    def embed(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(N, D) features of the layer before the classifier (the input of the final Linear layer)."""
+        if not (isinstance(self.model, nn.Sequential) and isinstance(self.model[-1], nn.Linear)):
+            raise ValueError(f"{self.card.get('arch')!r} does not end in a Linear classifier: no embedding to give")
+        body = self.model[:-1]
+        x = _as_batch(images)
+        out = [body(torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255))
+               .float().flatten(1).cpu() for i in range(0, len(x), batch_size)]
+        return torch.cat(out).numpy() if out else np.zeros((0, self.model[-1].in_features), np.float32)
+
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         return torch.softmax(torch.from_numpy(self.logits(images)), dim=1).numpy()
 

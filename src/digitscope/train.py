@@ -30,6 +30,7 @@ from torch.optim.swa_utils import AveragedModel
 from . import data as datasets
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data.augment import AugmentConfig, augment_batch
+from .hard_examples import fold_of, read_hard_examples, sampling_weights
 from .losses import make_loss
 from .models import count_parameters, create_model
 from .runtime import autocast, default_device, resolve_precision
@@ -63,10 +64,20 @@ class TrainConfig:
     selection: str = "one-se"  # best | one-se: the latest epoch within one standard error of the best val accuracy
     patience: int = 0  # stop after this many epochs without a better validation accuracy; 0 = never
     limit_train: int = 0  # train on the first N images only (0 = all): smoke tests, quick looks
+    folds: int = 0  # > 0: split the training images into this many folds and leave one out ...
+    holdout_fold: int = 0  # ... this one (out-of-fold scores for hard-example mining)
+    hard_examples: str = ""  # a file from `digitscope hard-examples`: oversample the hardest digits
+    hard_fraction: float = 0.05  # the share of training digits counted as hard
+    hard_weight: float = 3.0  # how many times as often a hard digit is drawn
+    hard_augment: float = 1.5  # their augmentation amplitudes, as a multiple of the others'
 
     @property
     def augment(self) -> AugmentConfig:
         return AugmentConfig(self.rotate, self.scale, self.shift, self.shear, self.elastic)
+
+    @property
+    def hard_augment_config(self) -> AugmentConfig:
+        return AugmentConfig(*(self.hard_augment * v for v in dataclasses.astuple(self.augment)))
 
 
 # Named recipes; any field can still be overridden. The figures they reach are in benchmarks/RESULTS.md.
@@ -191,6 +202,18 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     val_arrays = datasets.load(f"{cfg.data}:{cfg.val_split}")
     x_train, y_train = _as_tensors(train_arrays, cfg.limit_train)
     x_val, y_val = _as_tensors(val_arrays)
+    if cfg.folds:
+        if not 0 <= cfg.holdout_fold < cfg.folds:
+            raise ValueError(f"--holdout-fold must be in 0..{cfg.folds - 1}, not {cfg.holdout_fold}")
+        keep = fold_of(len(x_train), cfg.folds) != cfg.holdout_fold
+        x_train, y_train = x_train[keep], y_train[keep]
+    sample_weights = is_hard = None
+    if cfg.hard_examples:
+        if cfg.folds:
+            raise ValueError("--hard-examples and --folds do not mix: hard examples are found with folds, then used")
+        true_prob = read_hard_examples(Path(cfg.hard_examples), train_arrays.checksum, len(x_train))
+        sample_weights, is_hard = (t.to(device) for t in sampling_weights(true_prob, cfg.hard_fraction,
+                                                                          cfg.hard_weight))
     x_train, y_train = x_train.to(device), y_train.to(device)
     num_classes = int(max(y_train.max(), y_val.max())) + 1
 
@@ -238,12 +261,21 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
             task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch, stats="")
             model.train()
             t0 = time.perf_counter()
-            perm = torch.randperm(len(x_train), device=device)
+            if sample_weights is None:
+                perm = torch.randperm(len(x_train), device=device)
+            else:  # an epoch of the same length, hard digits drawn more often
+                perm = torch.multinomial(sample_weights, len(x_train), replacement=True)
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device)
             for step in range(steps_per_epoch):
                 idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                x = augment_batch(x_train[idx].float().div_(255), cfg.augment)  # (B, 1, 28, 28)
+                x = x_train[idx].float().div_(255)  # (B, 1, 28, 28)
+                if is_hard is None:
+                    x = augment_batch(x, cfg.augment)
+                else:
+                    hard = is_hard[idx]
+                    x[~hard] = augment_batch(x[~hard], cfg.augment)
+                    x[hard] = augment_batch(x[hard], cfg.hard_augment_config)
                 y = y_train[idx]
                 if precision == "bf16":
                     x = x.contiguous(memory_format=torch.channels_last)
@@ -306,9 +338,31 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    try:
+        train(config_from_args(args), Path(args.out), resume=args.resume,
+              progress=not args.no_progress and sys.stderr.isatty(), command="digitscope train " + " ".join(argv))
+    except (ValueError, FileNotFoundError) as e:  # wrong options or data: the message, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def hard_examples_main(argv: list[str]) -> int:
+    """`digitscope hard-examples --out FILE [--folds 5] [training options of the fold models]`."""
+    from .hard_examples import find_hard_examples
+
+    parser = build_parser()
+    parser.prog, parser.description = "digitscope hard-examples", (
+        "Score every training digit with fold models that never saw it; --out is the file `train "
+        "--hard-examples` reads. Default fold models: the fast preset, 3 epochs, 5 folds.")
+    args = parser.parse_args(argv)
+    if args.preset is None:
+        args.preset = "fast"
+        args.epochs = args.epochs or 3
     cfg = config_from_args(args)
-    train(cfg, Path(args.out), resume=args.resume, progress=not args.no_progress and sys.stderr.isatty(),
-          command="digitscope train " + " ".join(argv))
+    summary = find_hard_examples(cfg, Path(args.out), folds=args.folds or 5,
+                                 progress=not args.no_progress and sys.stderr.isatty())
+    print(json.dumps(summary, indent=2))
     return 0
 
 

@@ -54,7 +54,7 @@ def elastic_offsets(n: int, size: tuple[int, int], amplitude: float, device) -> 
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig) -> torch.Tensor:
     """x: (N, C, H, W) floats in [0, 1], ink bright on a zero background -> warped copy, same shape."""
-    if not cfg.enabled:
+    if not cfg.enabled or len(x) == 0:
         return x
     n, _, h, w = x.shape
     grid = random_affine_grid(n, (h, w), cfg, x.device)

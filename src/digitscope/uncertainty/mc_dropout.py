@@ -1,0 +1,41 @@
+"""MC dropout (Gal & Ghahramani 2016): keep dropout on at prediction and average several passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..classifier import DigitClassifier, _as_batch
+
+
+def has_dropout(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
+
+
+@torch.no_grad()
+def mc_dropout_proba(classifier: DigitClassifier, images: np.ndarray, samples: int = 10, seed: int = 0,
+                     batch_size: int = 2048) -> np.ndarray:
+    """(S, N, K) softmax probabilities of ``samples`` passes with dropout on (BatchNorm stays in eval mode)."""
+    model = classifier.model
+    if not has_dropout(model):
+        raise ValueError(f"MC dropout needs a model with dropout layers; {classifier.card.get('arch')!r} has none")
+    if samples < 2:
+        raise ValueError(f"MC dropout needs at least 2 samples, not {samples}")
+    x = torch.from_numpy(_as_batch(images))
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(seed)  # the same images give the same samples: reports are reproducible
+    dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+    try:
+        for m in dropouts:
+            m.train()
+        out = np.empty((samples, len(x), classifier.num_classes), np.float32)
+        for i in range(0, len(x), batch_size):
+            batch = x[i:i + batch_size].to(classifier.device).unsqueeze(1).float().div_(255)  # (B, 1, 28, 28)
+            for s in range(samples):
+                out[s, i:i + len(batch)] = torch.softmax(model(batch).float(), dim=1).cpu().numpy()
+    finally:
+        for m in dropouts:
+            m.eval()
+        torch.set_rng_state(generator_state)
+    return out
