@@ -90,8 +90,13 @@ class DigitClassifier:
                .float().flatten(1).cpu() for i in range(0, len(x), batch_size)]
         return torch.cat(out).numpy() if out else np.zeros((0, self.model[-1].in_features), np.float32)
 
+    @property
+    def temperature(self) -> float:
+        """Set by `digitscope calibrate` (fitted on validation); 1.0 for an uncalibrated model."""
+        return float(self.card.get("calibration", {}).get("temperature", 1.0))
+
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        return torch.softmax(torch.from_numpy(self.logits(images)), dim=1).numpy()
+        return torch.softmax(torch.from_numpy(self.logits(images)) / self.temperature, dim=1).numpy()
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)

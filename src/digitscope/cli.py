@@ -107,6 +107,15 @@ def train(ctx: typer.Context) -> None:
     raise typer.Exit(main(list(ctx.args)))
 
 
+@app.command("hard-examples", context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                                "help_option_names": []})
+def hard_examples(ctx: typer.Context) -> None:
+    """Find the hardest training digits out of fold, for `train --hard-examples FILE`."""
+    from .train import hard_examples_main
+
+    raise typer.Exit(hard_examples_main(list(ctx.args)))
+
+
 @app.command()
 def evaluate(model: str = MODEL,
              data_spec: str = typer.Option("mnist:test", "--data", help="dataset:split, e.g. mnist:test"),
@@ -158,6 +167,138 @@ def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPE
                 console.print(f"{r['file']}: [bold]{r['digit']}[/bold]  ({r['confidence']:.1%})")
     if any(r.get("error") for r in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def ambiguous(model: str = MODEL,
+              data_spec: str = typer.Option("mnist:test", "--data", help="dataset:split, e.g. mnist:test"),
+              kind: str = typer.Option(..., "--by", help="confident-wrong, least-confident, smallest-margin, "
+                                                         "highest-entropy or ensemble-disagreement (MC dropout)"),
+              top: int = typer.Option(20, "--top", help="how many examples"),
+              out: Path = typer.Option(..., "--out", help="folder for <index>.png, sheet.png and report.md"),
+              mc_samples: int = typer.Option(10, "--mc-samples", help="dropout samples for ensemble-disagreement"),
+              as_json: bool = JSON) -> None:
+    """The examples the model finds hardest: one PNG each, a contact sheet and a readable report.md."""
+    from . import data
+    from .analysis.ambiguity import find_ambiguous
+
+    try:
+        result = find_ambiguous(model, data_spec, kind, out, top, mc_samples)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+
+    def render(r):
+        table = Table("rank", "index", "true", "pred", "confidence", "score", "top-3",
+                      title=f"{kind} on {data_spec} ({r['errors']} errors of {r['n']})")
+        for rank, item in enumerate(r["items"], 1):
+            table.add_row(str(rank), str(item["index"]), str(item["label"]), str(item["prediction"]),
+                          f"{item['confidence']:.1%}", f"{item['score']:.4f}",
+                          "  ".join(f"{t['digit']}:{t['probability']:.2f}" for t in item["top3"]))
+        console.print(table)
+        console.print(f"report: {r['report']}" + (f"\nsheet: {r['sheet']}" if r["sheet"] else "")
+                      + f"\nimages: {r['out']}/<index>.png")
+
+    _emit(result, as_json, render)
+
+
+@app.command()
+def calibrate(model: str = MODEL,
+              data_spec: str = typer.Option("mnist:val", "--data", help="a validation split, e.g. mnist:val"),
+              figures: Path | None = typer.Option(None, "--figures", help="folder for the reliability diagrams"),
+              as_json: bool = JSON) -> None:
+    """Fit a temperature on validation data and store it in the model's card: calibrated confidences."""
+    from . import data
+    from .uncertainty.calibration import calibrate_model
+
+    try:
+        result = calibrate_model(model, data_spec, figures)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+
+    def render(r):
+        table = Table("", "ECE", "adaptive ECE", "NLL", "Brier", title=f"temperature {r['temperature']:.3f} "
+                                                                       f"fitted on {r['fitted_on']}")
+        for name in ("before", "after"):
+            m = r[name]
+            table.add_row(name, f"{m['ece']:.4f}", f"{m['adaptive_ece']:.4f}", f"{m['nll']:.4f}", f"{m['brier']:.4f}")
+        console.print(table)
+
+    _emit(result, as_json, render)
+
+
+@app.command("label-issues")
+def label_issues(data_spec: str = typer.Option("mnist:test", "--data", help="dataset:split, e.g. mnist:test"),
+                 models: list[str] = typer.Option(["default"], "--model", "-m",
+                                                  help="a bundled model name or a saved model path; repeat it to "
+                                                       "average several models (e.g. seeds) into an ensemble"),
+                 top: int = typer.Option(30, "--top", help="how many issues to show"),
+                 filter_by: str = typer.Option("prune_by_noise_rate", "--filter",
+                                               help="cleanlab's filter_by: prune_by_noise_rate (confident learning), "
+                                                    "predicted_neq_given (every disagreement), ..."),
+                 out: Path = typer.Option(..., "--out", help="folder for sheet.png, <index>.png and report.md"),
+                 as_json: bool = JSON) -> None:
+    """The examples whose given label the models dispute most (cleanlab), for a person to judge."""
+    import shlex
+
+    from . import data
+    from .analysis.label_issues import label_issue_report
+    from .classifier import load
+
+    command = shlex.join(["digitscope", "label-issues", "--data", data_spec,
+                          *(arg for m in models for arg in ("--model", m)),
+                          "--top", str(top), "--filter", filter_by, "--out", str(out)])
+    try:
+        result = label_issue_report([load(m) for m in models], data_spec, out, top, filter_by, models, command)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+    for warning in result["warnings"]:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+
+    def render(r):
+        table = Table("rank", "index", "given", "model", "p(model)", "p(given)",
+                      title=f"label issues in {data_spec} ({r['filter']}): {r['flagged']} flagged of {r['n']}")
+        for rank, i in enumerate(r["issues"], 1):
+            table.add_row(str(rank), str(i["index"]), str(i["given"]), str(i["predicted"]),
+                          f"{i['probability']:.1%}", f"{i['given_probability']:.2%}")
+        console.print(table)
+        console.print(f"report: {r['report']}\nsheet: {r['sheet']}")
+
+    _emit(result, as_json, render)
+
+
+@app.command()
+def variants(model: str = MODEL,
+             data_spec: str = typer.Option("mnist:train", "--data", help="dataset:split, e.g. mnist:train"),
+             clusters: int = typer.Option(4, "--clusters", help="k-means clusters per digit"),
+             per_cluster: int = typer.Option(8, "--per-cluster", help="exemplars shown per cluster"),
+             limit: int | None = typer.Option(None, "--limit", help="use only the first N images (speed)"),
+             seed: int = typer.Option(0, "--seed", help="k-means seed"),
+             out: Path = typer.Option(..., "--out", help="folder for digit<d>.png galleries and report.md"),
+             as_json: bool = JSON) -> None:
+    """Each digit's writing variants: clusters of the model's embeddings, their exemplars and error rates."""
+    import shlex
+
+    from . import data
+    from .analysis.variants import variant_map
+    from .classifier import load
+
+    command = shlex.join(["digitscope", "variants", "--model", model, "--data", data_spec, "--clusters", str(clusters),
+                          "--per-cluster", str(per_cluster), *(["--limit", str(limit)] if limit is not None else []),
+                          "--seed", str(seed), "--out", str(out)])
+    try:
+        result = variant_map(load(model), data_spec, out, clusters, per_cluster, limit, seed, model, command)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+
+    def render(r):
+        table = Table("digit", "cluster", "size", "error rate", title=f"variants of {data_spec} ({r['n']} images)")
+        for d in r["digits"]:
+            for c in d["clusters"]:
+                table.add_row(str(d["digit"]), str(c["cluster"]), f"{c['size']:,}", f"{c['error_rate']:.2%}")
+        console.print(table)
+        console.print(f"report: {r['report']}")
+
+    _emit(result, as_json, render)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def contact_sheet(images: np.ndarray, captions: Sequence[str], path: Path, title
     lines = max((c.count("\n") + 1 for c in captions), default=1)
     cell_h = CELL_INCHES * 0.85 + 0.17 * lines
     fig, axes = plt.subplots(rows, columns, figsize=(columns * CELL_INCHES, rows * cell_h + (0.4 if title else 0)),
-                             dpi=100, squeeze=False)
+                             dpi=100, squeeze=False, layout="constrained")  # makes room for captions and title
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, caption in zip(axes.flat, images, captions, strict=False):
@@ -41,7 +41,6 @@ def contact_sheet(images: np.ndarray, captions: Sequence[str], path: Path, title
         ax.set_xlabel(caption, fontsize=9, linespacing=1.1)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight", pad_inches=0.1)  # nothing clipped, whatever the caption length

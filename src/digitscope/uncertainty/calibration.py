@@ -1,0 +1,109 @@
+"""Calibration: confidences that mean what they say.
+
+Temperature scaling (Guo et al. 2017) divides the logits by one number T fitted on the validation split;
+it changes confidences, never the predicted digit. The metrics come from torchmetrics where it has them
+(ECE); adaptive ECE (equal-mass bins, Nixon et al. 2019), NLL and Brier are one line each on top.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchmetrics.functional.classification import multiclass_calibration_error
+
+ECE_BINS = 15
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200) -> float:
+    """The T > 0 that minimises the NLL of softmax(logits / T) on (validation) labels."""
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)  # T = exp(log_t) stays positive
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(z / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.detach().exp())
+
+
+def adaptive_ece(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE over bins holding equal numbers of examples (sorted by confidence)."""
+    confidence, correct = probs.max(1), (probs.argmax(1) == labels)
+    order = np.argsort(confidence)
+    return float(sum(len(b) * abs(confidence[b].mean() - correct[b].mean())
+                     for b in np.array_split(order, bins) if len(b)) / len(labels))
+
+
+def calibration_report(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """ECE (15 bins, L1), adaptive ECE, NLL and Brier score of (N, K) probabilities against (N,) labels."""
+    probs, labels = np.asarray(probs, np.float64), np.asarray(labels)
+    p, y = torch.from_numpy(probs), torch.from_numpy(labels).long()
+    onehot = np.eye(probs.shape[1])[labels]
+    return {
+        "ece": float(multiclass_calibration_error(p, y, num_classes=probs.shape[1], n_bins=ECE_BINS, norm="l1")),
+        "adaptive_ece": adaptive_ece(probs, labels),
+        "nll": float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean()),
+        "brier": float(((probs - onehot) ** 2).sum(1).mean()),
+        "accuracy": float((probs.argmax(1) == labels).mean()),
+    }
+
+
+def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: Path, title: str = "Reliability") -> Path:
+    """Accuracy against confidence in 15 equal-width bins, with the count of each bin underneath."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    confidence, correct = probs.max(1), probs.argmax(1) == labels
+    edges = np.linspace(0, 1, ECE_BINS + 1)
+    which = np.clip(np.digitize(confidence, edges) - 1, 0, ECE_BINS - 1)
+    counts = np.bincount(which, minlength=ECE_BINS)
+    accuracy = np.bincount(which, weights=correct, minlength=ECE_BINS) / np.maximum(counts, 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5, 6), dpi=110, height_ratios=[3, 1], sharex=True)
+    top.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
+    top.bar(centres[counts > 0], accuracy[counts > 0], width=1 / ECE_BINS, edgecolor="black", color="#4a7ab5",
+            label="accuracy in bin")
+    top.set(ylabel="accuracy", title=title, ylim=(0, 1))
+    top.legend(loc="upper left")
+    bottom.bar(centres, counts, width=1 / ECE_BINS, color="#888888")
+    bottom.set(xlabel="confidence", ylabel="images", yscale="log")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: Path | None = None) -> dict:
+    """Fit the model's temperature on ``spec`` and store it in its card; ``predict_proba`` applies it from then on."""
+    from .. import data
+    from ..classifier import DigitClassifier, resolve_model_path
+    from ..saved import card_path, read_card, write_json
+    from .scores import softmax
+
+    if spec.endswith(":test"):
+        raise ValueError("calibrate on a validation split (e.g. mnist:val): the test set is never used to choose")
+    path = resolve_model_path(name_or_path)
+    arrays = data.load(spec)
+    logits = DigitClassifier.load(path).logits(arrays.images)
+    temperature = fit_temperature(logits, arrays.labels)
+    result = {"temperature": temperature, "fitted_on": spec, "data_checksum": arrays.checksum,
+              "before": calibration_report(softmax(logits), arrays.labels),
+              "after": calibration_report(softmax(logits / temperature), arrays.labels)}
+    if figures is not None:
+        Path(figures).mkdir(parents=True, exist_ok=True)
+        result["figures"] = {
+            name: str(plot_reliability(softmax(z), arrays.labels, Path(figures) / f"reliability-{name}.png",
+                                       f"Reliability on {spec}, {name} temperature scaling"))
+            for name, z in (("before", logits), ("after", logits / temperature))}
+    write_json(card_path(path), {**read_card(path), "calibration": {k: v for k, v in result.items() if k != "figures"}})
+    return result
