@@ -3,12 +3,17 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 import digitscope
+from digitscope.analysis import evaluate
 from digitscope.classifier import WEIGHTS_DIR
 from digitscope.cli import app
+from digitscope.imageio import read_image
+from digitscope.preprocess import to_mnist
 from digitscope.uncertainty.calibration import adaptive_ece, calibration_report, fit_temperature
+from digitscope.uncertainty.reject import aurc, choose_threshold, risk_coverage
 from digitscope.uncertainty.scores import softmax
 
 
@@ -57,3 +62,40 @@ def test_calibrate_stores_the_temperature_that_predict_proba_then_uses(tiny_data
 def test_calibrating_on_the_test_set_is_refused(tiny_dataset):
     result = CliRunner().invoke(app, ["calibrate", "--data", "tiny:test"])
     assert result.exit_code == 2 and "validation split" in result.output
+
+
+def test_risk_coverage_and_threshold_on_hand_made_scores():
+    scores = np.array([0.99, 0.98, 0.97, 0.90, 0.80, 0.60])
+    correct = np.array([True, True, True, False, True, False])
+    coverage, risk, thresholds = risk_coverage(scores, correct)
+    np.testing.assert_allclose(risk, [0, 0, 0, 1 / 4, 1 / 5, 2 / 6])
+    rule = choose_threshold(scores, correct, max_risk=0.0)
+    assert rule["threshold"] == 0.97 and rule["coverage"] == 0.5  # the largest coverage with no error
+    assert choose_threshold(scores, correct, max_risk=0.21)["threshold"] == 0.80
+    assert choose_threshold(scores, correct, coverage=0.6)["coverage"] >= 0.6
+    assert aurc(scores, np.ones(6, bool)) == 0.0
+    with pytest.raises(ValueError, match="exactly one"):
+        choose_threshold(scores, correct)
+
+
+def test_the_reject_rule_stored_by_calibrate_refuses_low_confidence_in_predict(tiny_dataset, tmp_path):
+    shutil.copy(WEIGHTS_DIR / "default.safetensors", tmp_path / "m.safetensors")
+    shutil.copy(WEIGHTS_DIR / "default.json", tmp_path / "m.json")
+    result = CliRunner().invoke(app, ["calibrate", "--model", str(tmp_path / "m"), "--data", "tiny:val",
+                                      "--coverage", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    rule = json.loads(result.output)["reject"]
+    model = digitscope.load(tmp_path / "m")
+    images = digitscope.data.load("tiny:val").images
+    probs = model.predict_proba(images)
+    np.testing.assert_array_equal(model.is_uncertain(probs), probs.max(1) < rule["threshold"])
+    assert 0.4 < model.is_uncertain(probs).mean() < 0.6
+    files = []
+    for i in range(6):
+        files.append(tmp_path / f"{i}.png")
+        Image.fromarray(images[i]).save(files[-1])
+    as_read = np.stack([to_mnist(read_image(f)) for f in files])  # predict_files preprocesses first
+    for p, unsure in zip(model.predict_files(files), model.is_uncertain(model.predict_proba(as_read)), strict=True):
+        assert p.rejected == unsure and p.reason == ("uncertain" if unsure else None)
+    report = evaluate(model, "tiny:val")
+    assert report["selective"]["coverage"] == pytest.approx(1 - model.is_uncertain(probs).mean())

@@ -98,6 +98,16 @@ class DigitClassifier:
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         return torch.softmax(torch.from_numpy(self.logits(images)) / self.temperature, dim=1).numpy()
 
+    def is_uncertain(self, probs: np.ndarray) -> np.ndarray:
+        """(N,) True where the card's reject rule (`digitscope calibrate`) refuses to answer: the one place
+        that decides "not sure". Without a rule nothing is refused."""
+        rule = self.card.get("reject")
+        if not rule:
+            return np.zeros(len(probs), bool)
+        if rule["score"] != "max-probability":
+            raise ValueError(f"unknown reject score {rule['score']!r} in the model card")
+        return np.asarray(probs).max(axis=1) < rule["threshold"]
+
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)
 
@@ -121,10 +131,12 @@ class DigitClassifier:
             digits.append(canonical)
         if digits:
             probs = self.predict_proba(np.stack(digits))
-            for slot, p in zip(where, probs, strict=True):
-                digit = int(p.argmax())
+            uncertain = self.is_uncertain(probs)
+            for slot, p, unsure in zip(where, probs, uncertain, strict=True):
+                digit = int(p.argmax())  # the best guess is given even when refused, for people to see
                 results[slot] = Prediction(str(paths[slot]), digit, round(float(p[digit]), 6),
-                                           [round(float(v), 6) for v in p], False, None)
+                                           [round(float(v), 6) for v in p], bool(unsure),
+                                           "uncertain" if unsure else None)
         return results
 
 

@@ -137,6 +137,10 @@ def evaluate(model: str = MODEL,
                       f"({r['errors']} errors of {r['n']})  log loss {r['log_loss']:.4f}")
         console.print(f"numeric error per image {r['numeric_error_per_image']:.4f}, per misidentified "
                       f"image {r['numeric_error_per_misidentified']:.3f}")
+        console.print(f"ECE {r['calibration']['ece']:.4f}  NLL {r['calibration']['nll']:.4f}  AURC {r['aurc']:.5f}")
+        if "selective" in r:
+            console.print(f"reject rule: answers {r['selective']['coverage']:.2%} of images, "
+                          f"{r['selective']['risk']:.3%} of those wrong")
         for name, path in r.get("figures", {}).items():
             console.print(f"{name}: {path}")
 
@@ -205,13 +209,17 @@ def ambiguous(model: str = MODEL,
 def calibrate(model: str = MODEL,
               data_spec: str = typer.Option("mnist:val", "--data", help="a validation split, e.g. mnist:val"),
               figures: Path | None = typer.Option(None, "--figures", help="folder for the reliability diagrams"),
+              max_risk: float = typer.Option(0.001, "--max-risk", help="reject rule: at most this error rate "
+                                                                       "among the digits answered (on --data)"),
+              coverage: float | None = typer.Option(None, "--coverage", help="reject rule: answer this share of "
+                                                                             "digits instead (overrides --max-risk)"),
               as_json: bool = JSON) -> None:
-    """Fit a temperature on validation data and store it in the model's card: calibrated confidences."""
+    """Fit a temperature and a reject threshold on validation data and store them in the model's card."""
     from . import data
     from .uncertainty.calibration import calibrate_model
 
     try:
-        result = calibrate_model(model, data_spec, figures)
+        result = calibrate_model(model, data_spec, figures, max_risk, coverage)
     except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
         _fail(str(exc))
 
@@ -222,6 +230,9 @@ def calibrate(model: str = MODEL,
             m = r[name]
             table.add_row(name, f"{m['ece']:.4f}", f"{m['adaptive_ece']:.4f}", f"{m['nll']:.4f}", f"{m['brier']:.4f}")
         console.print(table)
+        rule = r["reject"]
+        console.print(f"reject rule: confidence below {rule['threshold']:.4f} is 'uncertain'; on {r['fitted_on']} it "
+                      f"answers {rule['coverage']:.2%} of digits with {rule['risk']:.3%} of them wrong")
 
     _emit(result, as_json, render)
 

@@ -10,9 +10,21 @@ from .metrics import classification_report
 
 def evaluate(model, spec: str = "mnist:test", figures: Path | None = None) -> dict:
     """``model``: anything with ``predict_proba(uint8 N x 28 x 28)``; ``spec``: 'dataset:split'."""
+    from ..uncertainty.calibration import calibration_report
+    from ..uncertainty.reject import aurc
+
     arrays = data.load(spec)
-    report = {"data": spec, "data_checksum": arrays.checksum,
-              **classification_report(arrays.labels, model.predict_proba(arrays.images))}
+    probs = model.predict_proba(arrays.images)
+    correct = probs.argmax(1) == arrays.labels
+    report = {"data": spec, "data_checksum": arrays.checksum, **classification_report(arrays.labels, probs),
+              "calibration": calibration_report(probs, arrays.labels),
+              "aurc": aurc(probs.max(1), correct)}
+    rule = getattr(model, "card", {}).get("reject")
+    if rule:  # the model's own reject rule, chosen on validation, applied as predict applies it
+        accepted = ~model.is_uncertain(probs)
+        report["selective"] = {"coverage": float(accepted.mean()),
+                               "risk": float((~correct[accepted]).mean()) if accepted.any() else 0.0,
+                               "threshold": rule["threshold"], "max_risk": rule.get("max_risk")}
     if figures is not None:
         from .plots import plot_confusion, plot_error_histogram
 

@@ -83,12 +83,16 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: Path, title: s
     return Path(path)
 
 
-def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: Path | None = None) -> dict:
-    """Fit the model's temperature on ``spec`` and store it in its card; ``predict_proba`` applies it from then on."""
+def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: Path | None = None,
+                    max_risk: float | None = 0.001, coverage: float | None = None) -> dict:
+    """Fit the model's temperature on ``spec``, then its reject threshold for ``max_risk`` (or ``coverage``)
+    on the calibrated confidences, and store both in its card: ``predict_proba`` and every prediction path
+    apply them from then on."""
     from .. import data
     from ..classifier import DigitClassifier, resolve_model_path
     from ..saved import card_path, read_card, write_json
-    from .scores import softmax
+    from .reject import choose_threshold
+    from .scores import max_probability, softmax
 
     if spec.endswith(":test"):
         raise ValueError("calibrate on a validation split (e.g. mnist:val): the test set is never used to choose")
@@ -99,11 +103,16 @@ def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: 
     result = {"temperature": temperature, "fitted_on": spec, "data_checksum": arrays.checksum,
               "before": calibration_report(softmax(logits), arrays.labels),
               "after": calibration_report(softmax(logits / temperature), arrays.labels)}
+    probs = softmax(logits / temperature)
+    rule = choose_threshold(max_probability(probs), probs.argmax(1) == arrays.labels,
+                            max_risk=None if coverage is not None else max_risk, coverage=coverage)
+    reject = {"score": "max-probability", "fitted_on": spec, **rule}
     if figures is not None:
         Path(figures).mkdir(parents=True, exist_ok=True)
         result["figures"] = {
             name: str(plot_reliability(softmax(z), arrays.labels, Path(figures) / f"reliability-{name}.png",
                                        f"Reliability on {spec}, {name} temperature scaling"))
             for name, z in (("before", logits), ("after", logits / temperature))}
-    write_json(card_path(path), {**read_card(path), "calibration": {k: v for k, v in result.items() if k != "figures"}})
-    return result
+    write_json(card_path(path), {**read_card(path), "calibration": {k: v for k, v in result.items() if k != "figures"},
+                                 "reject": reject})
+    return {**result, "reject": reject}
