@@ -55,15 +55,23 @@ class Prediction:
 
 
 class DigitClassifier:
-    def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None):
+    def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None, mc_samples: int = 0):
         self.device = device or default_device()
         self.model = model.to(self.device).eval()
         self.card = card
+        self.mc_samples = mc_samples  # > 0: predict_proba averages this many MC dropout passes
+        if mc_samples:
+            from .uncertainty.mc_dropout import has_dropout
+
+            if mc_samples < 2 or not has_dropout(self.model):
+                raise ValueError(f"--mc-samples needs a model with dropout and at least 2 samples "
+                                 f"({card.get('arch')!r}, {mc_samples} asked)")
 
     @classmethod
-    def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None) -> DigitClassifier:
+    def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None,
+             mc_samples: int = 0) -> DigitClassifier:
         model, card = load_model(resolve_model_path(name_or_path))
-        return cls(model, card, device)
+        return cls(model, card, device, mc_samples)
 
     @property
     def num_classes(self) -> int:
@@ -95,7 +103,25 @@ class DigitClassifier:
         """Set by `digitscope calibrate` (fitted on validation); 1.0 for an uncalibrated model."""
         return float(self.card.get("calibration", {}).get("temperature", 1.0))
 
+    @torch.no_grad()
+    def member_proba(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(S, N, K) probabilities of each ensemble member, or of each MC dropout pass (``mc_samples``)."""
+        from .models.ensemble import Ensemble
+        from .uncertainty.mc_dropout import mc_dropout_proba
+
+        if self.mc_samples:
+            return mc_dropout_proba(self, images, self.mc_samples)
+        if not isinstance(self.model, Ensemble):
+            raise ValueError("member probabilities need an ensemble model or MC dropout samples (--mc-samples N)")
+        x = _as_batch(images)
+        parts = [self.model.member_probabilities(
+            torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255)).cpu()
+            for i in range(0, len(x), batch_size)]
+        return torch.cat(parts, dim=1).numpy()
+
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        if self.mc_samples:  # the mean of the dropout passes; the temperature was fitted without dropout
+            return self.member_proba(images).mean(axis=0)
         return torch.softmax(torch.from_numpy(self.logits(images)) / self.temperature, dim=1).numpy()
 
     def is_uncertain(self, probs: np.ndarray) -> np.ndarray:
@@ -151,6 +177,7 @@ def _as_batch(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def load(name_or_path: str | Path | None = None) -> DigitClassifier:
-    """Load a bundled model by name ('default') or a saved model by path."""
-    return DigitClassifier.load(name_or_path)
+def load(name_or_path: str | Path | None = None, mc_samples: int = 0) -> DigitClassifier:
+    """Load a bundled model by name ('default') or a saved model by path; ``mc_samples`` > 0 turns on
+    MC dropout at prediction."""
+    return DigitClassifier.load(name_or_path, mc_samples=mc_samples)

@@ -14,10 +14,13 @@ app = typer.Typer(help="Read handwritten digits from real images.", no_args_is_h
                   pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+ensemble_app = typer.Typer(help="Deep ensembles: bundle independently trained members.", no_args_is_help=True)
+app.add_typer(ensemble_app, name="ensemble")
 console = Console()
 err_console = Console(stderr=True)
 
 JSON = typer.Option(False, "--json", help="machine-readable output")
+MC_HELP = "MC dropout: average this many passes with dropout on (models with dropout; 0 = off)"
 MODEL = typer.Option("default", "--model", "-m", help="a bundled model name (default) or a saved model path")
 
 
@@ -120,6 +123,7 @@ def hard_examples(ctx: typer.Context) -> None:
 def evaluate(model: str = MODEL,
              data_spec: str = typer.Option("mnist:test", "--data", help="dataset:split, e.g. mnist:test"),
              figures: Path | None = typer.Option(None, help="folder for confusion.png and error_histogram.png"),
+             mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
              as_json: bool = JSON) -> None:
     """Accuracy, error rate, log loss, per-class precision/recall, confusion and numeric errors."""
     from . import data
@@ -127,7 +131,7 @@ def evaluate(model: str = MODEL,
     from .classifier import load
 
     try:
-        clf = load(model)
+        clf = load(model, mc_samples=mc_samples)
         report = run_evaluation(clf, data_spec, figures)
     except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
         _fail(str(exc))
@@ -149,12 +153,13 @@ def evaluate(model: str = MODEL,
 
 @app.command()
 def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP"),
-            model: str = MODEL, as_json: bool = JSON) -> None:
+            model: str = MODEL, mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
+            as_json: bool = JSON) -> None:
     """Read one digit from each image. Exit code 1 when any file could not be read."""
     from .classifier import load
 
     try:
-        clf = load(model)
+        clf = load(model, mc_samples=mc_samples)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     results = [r.to_dict() for r in clf.predict_files(images)]
@@ -235,6 +240,24 @@ def calibrate(model: str = MODEL,
                       f"answers {rule['coverage']:.2%} of digits with {rule['risk']:.3%} of them wrong")
 
     _emit(result, as_json, render)
+
+
+@ensemble_app.command("combine")
+def ensemble_combine(members: list[Path] = typer.Argument(..., help="training folders (or saved models) of members"),
+                     out: Path = typer.Option(..., "--out", help="the ensemble: OUT.safetensors + OUT.json, or "
+                                                                "OUT/model.* when OUT is a folder"),
+                     as_json: bool = JSON) -> None:
+    """Bundle finished members (e.g. from `train --ensemble N --member K` jobs) into one model."""
+    from .uncertainty.ensemble import combine_members
+
+    stem = out / "model" if out.is_dir() else out
+    try:
+        card = combine_members(members, stem, command=f"digitscope ensemble combine {' '.join(map(str, members))} "
+                                                      f"--out {out}")
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    _emit({"model": str(stem), "members": card["members"], "parameters": card["parameters"]}, as_json,
+          lambda r: console.print(f"ensemble of {len(r['members'])} members saved as {r['model']}"))
 
 
 @app.command("label-issues")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -99,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe; explicit options win")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs one line per epoch)")
+    p.add_argument("--ensemble", type=int, default=0, help="train N members (seeds SEED..SEED+N-1) into "
+                   "OUT/member<K> and bundle them as OUT/model")
+    p.add_argument("--member", type=int, default=None, help="with --ensemble: train member K only (a job array "
+                   "trains the members apart; `digitscope ensemble combine` bundles them)")
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.name == "arch_kwargs":
@@ -339,12 +345,58 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
-        train(config_from_args(args), Path(args.out), resume=args.resume,
-              progress=not args.no_progress and sys.stderr.isatty(), command="digitscope train " + " ".join(argv))
+        cfg = config_from_args(args)
+        if args.ensemble:
+            return train_ensemble(cfg, args, argv)
+        train(cfg, Path(args.out), resume=args.resume, progress=not args.no_progress and sys.stderr.isatty(),
+              command="digitscope train " + " ".join(argv))
     except (ValueError, FileNotFoundError) as e:  # wrong options or data: the message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def train_ensemble(cfg: TrainConfig, args: argparse.Namespace, argv: list[str]) -> int:
+    """Member K is the same recipe with seed + K, trained into OUT/member<K>; then all are bundled into
+    OUT/model. With 4 or more cores, members run as separate processes, one per pair of cores (each with its
+    share of the threads); with fewer, one after another in this process."""
+    from .uncertainty.ensemble import combine_members
+
+    n, out = args.ensemble, Path(args.out)
+    if n < 2:
+        raise ValueError(f"--ensemble needs at least 2 members, not {n}")
+    members = list(range(n)) if args.member is None else [args.member]
+    if any(not 0 <= k < n for k in members):
+        raise ValueError(f"--member must be in 0..{n - 1}, not {args.member}")
+    command = "digitscope train " + " ".join(argv)
+    cores = os.cpu_count() or 1
+    parallel = max(1, min(len(members), cores // 2))
+    if parallel == 1:  # one at a time, in this process
+        for k in members:
+            run = out / f"member{k}"
+            train(dataclasses.replace(cfg, seed=cfg.seed + k), run, resume=(run / "checkpoint.safetensors").exists(),
+                  progress=not args.no_progress and sys.stderr.isatty(),
+                  command=command if args.member is not None else f"{command} --member {k}")
+    else:
+        _train_members_in_parallel([a for a in argv if a != "--resume"], members, parallel, cores // parallel)
+    if args.member is not None:
+        return 0
+    combine_members([out / f"member{k}" for k in range(n)], out / "model", command=command)
+    return 0
+
+
+def _train_members_in_parallel(argv: list[str], members: list[int], parallel: int, threads: int) -> None:
+    pending = [[sys.executable, "-m", "digitscope.train", *argv, "--member", str(k)] for k in members]
+    running: list[subprocess.Popen] = []
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    while pending or running:
+        while pending and len(running) < parallel:
+            running.append(subprocess.Popen(pending.pop(0), env=env))
+        done = running.pop(0)
+        if done.wait() != 0:
+            for p in running:
+                p.terminate()
+            raise ValueError(f"member training failed: {' '.join(done.args)}")
 
 
 def hard_examples_main(argv: list[str]) -> int:

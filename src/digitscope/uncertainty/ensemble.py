@@ -1,0 +1,38 @@
+"""Bundle independently trained members into one saved ensemble model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..classifier import resolve_model_path
+from ..models import count_parameters, create_model
+from ..saved import code_version, load_model, save_model
+
+
+def combine_members(member_paths: list[str | Path], out: Path, command: str = "") -> dict:
+    """Load each member (a training folder or saved model), check that they fit together, save ``out``
+    (``out.safetensors`` + ``out.json``) as one model; returns its card."""
+    if len(member_paths) < 2:
+        raise ValueError(f"an ensemble needs at least 2 members, got {len(member_paths)}")
+    models, cards = zip(*(load_model(resolve_model_path(p)) for p in member_paths), strict=True)
+    classes = {c["arch_kwargs"].get("num_classes", 10) for c in cards}
+    if len(classes) > 1:
+        raise ValueError(f"the members disagree on the number of classes: {sorted(classes)}")
+    data = {c.get("data", {}).get("train_checksum") for c in cards}
+    if len(data) > 1:
+        raise ValueError("the members were trained on different data (training checksums differ); "
+                         "an ensemble's members must share their training data")
+    members = [{"arch": c["arch"], "arch_kwargs": c["arch_kwargs"]} for c in cards]
+    num_classes = classes.pop()
+    model = create_model("ensemble", members=members, num_classes=num_classes)
+    for slot, member in zip(model.members, models, strict=True):
+        slot.load_state_dict(member.state_dict())
+    card = {
+        "arch": "ensemble", "arch_kwargs": {"members": members, "num_classes": num_classes},
+        "members": [{"path": str(p), "seed": c.get("seed"), "metrics": c.get("metrics", {}).get("selected")}
+                    for p, c in zip(member_paths, cards, strict=True)],
+        "data": cards[0].get("data"), "parameters": count_parameters(model), "code_version": code_version(),
+        "command": command,
+    }
+    save_model(Path(out), model, card)
+    return card
