@@ -26,10 +26,12 @@ def train_and_test(preset: str, seeds: list[int], out: Path, extra: list[str] = 
         run = out / f"seed{seed}"
         cmd = [sys.executable, "-m", "digitscope.train", "--preset", preset, "--seed", str(seed),
                "--out", str(run), "--no-progress", *extra]
-        if (run / "checkpoint.safetensors").exists():
-            cmd.append("--resume")  # an interrupted (or finished) run continues rather than restarts
-        subprocess.run(cmd, check=True)
-        card = json.loads((run / "model.json").read_text())
+        card = json.loads((run / "model.json").read_text()) if (run / "model.json").exists() else {}
+        if "train_seconds" not in card.get("metrics", {}):  # written when a run finishes: this one did not
+            if (run / "checkpoint.safetensors").exists():
+                cmd.append("--resume")  # an interrupted run continues rather than restarts
+            subprocess.run(cmd, check=True)
+            card = json.loads((run / "model.json").read_text())
         test = evaluate(digitscope.load(run), "mnist:test")
         rows.append({"seed": seed, "selected_epoch": card["metrics"]["selected"]["epoch"],
                      "val_accuracy": card["metrics"]["selected"]["val_accuracy"],

@@ -4,7 +4,7 @@
 2. The flagship preset with `--hard-examples` (hardest 5% drawn 3x as often, 1.5x augmentation), per seed.
 3. The flagship preset alone, same seeds (reuses finished runs of benchmarks/accuracy.py in --baseline).
 
-    python benchmarks/hard_examples.py --seeds 0 1 2 --baseline runs/flagship30 --out runs/flagship30-hard
+    python benchmarks/hard_examples.py --seeds 0 1 2 --baseline runs/flagship --out runs/flagship-hard
 """
 
 from __future__ import annotations
