@@ -6,7 +6,8 @@ from digitscope.models import create_model, list_models
 
 @pytest.mark.parametrize("name", [m.name for m in list_models()])
 def test_every_architecture_maps_images_to_logits(name):
-    model = create_model(name, num_classes=11).eval()
+    members = {"members": [{"arch": "quicknet", "arch_kwargs": {}}, {"arch": "mlp", "arch_kwargs": {}}]}
+    model = create_model(name, num_classes=11, **(members if name == "ensemble" else {})).eval()
     with torch.no_grad():
         logits = model(torch.rand(3, 1, 28, 28))
     assert logits.shape == (3, 11)

@@ -43,8 +43,13 @@ def models(as_json: bool = JSON) -> None:
     from .models import count_parameters, create_model, list_models
     from .saved import read_card
 
-    rows = [{"name": m.name, "parameters": count_parameters(create_model(m.name)), "description": m.description}
-            for m in list_models()]
+    def size(name: str) -> int | None:
+        try:
+            return count_parameters(create_model(name))
+        except TypeError:  # needs arguments (the ensemble: its members): no size of its own
+            return None
+
+    rows = [{"name": m.name, "parameters": size(m.name), "description": m.description} for m in list_models()]
     bundled = []
     for name in BUNDLED:
         card = read_card(resolve_model_path(name))
@@ -53,7 +58,7 @@ def models(as_json: bool = JSON) -> None:
     def render(_):
         table = Table("architecture", "parameters", "description", title="Architectures")
         for r in rows:
-            table.add_row(r["name"], f"{r['parameters']:,}", r["description"])
+            table.add_row(r["name"], "-" if r["parameters"] is None else f"{r['parameters']:,}", r["description"])
         console.print(table)
         for b in bundled:
             console.print(f"bundled model [bold]{b['name']}[/bold]: {b['arch']}")
