@@ -265,6 +265,32 @@ def ensemble_combine(members: list[Path] = typer.Argument(..., help="training fo
           lambda r: console.print(f"ensemble of {len(r['members'])} members saved as {r['model']}"))
 
 
+@app.command("ood-eval")
+def ood_eval(model: str = MODEL,
+             data_spec: str = typer.Option("mnist:test", "--data", help="the in-distribution digits"),
+             n: int = typer.Option(5000, "--n", help="images per out-of-distribution set"),
+             mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
+             as_json: bool = JSON) -> None:
+    """How well the model's scores tell digits from non-digits: AUROC and FPR at 95% TPR per set."""
+    from . import data
+    from .classifier import load
+    from .uncertainty.ood import ood_eval as run_ood_eval
+
+    try:
+        report = run_ood_eval(load(model, mc_samples=mc_samples), data_spec, n)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+
+    def render(r):
+        scores = list(next(iter(r.values()))["by_score"])
+        table = Table("set", *scores, title=f"AUROC, {data_spec} against each set ({model})")
+        for name, row in r.items():
+            table.add_row(name, *(f"{row['by_score'][s]['auroc']:.4f}" for s in scores))
+        console.print(table)
+
+    _emit(report, as_json, render)
+
+
 @app.command("label-issues")
 def label_issues(data_spec: str = typer.Option("mnist:test", "--data", help="dataset:split, e.g. mnist:test"),
                  models: list[str] = typer.Option(["default"], "--model", "-m",
