@@ -14,10 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .costs import min_cost_decision, parse_cost
 from .runtime import default_device
 from .saved import load_model
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+DECISIONS = ("argmax", "min-cost")
 BUNDLED = ("default",)
 
 
@@ -55,11 +57,21 @@ class Prediction:
 
 
 class DigitClassifier:
-    def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None, mc_samples: int = 0):
+    def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None, mc_samples: int = 0,
+                 decision: str | None = None, cost: str | None = None):
         self.device = device or default_device()
         self.model = model.to(self.device).eval()
         self.card = card
         self.mc_samples = mc_samples  # > 0: predict_proba averages this many MC dropout passes
+        # The decision rule and cost matrix the model was trained or calibrated with, unless overridden.
+        config = card.get("config", {})
+        self.decision = decision or config.get("decision", "argmax")
+        cost_spec = cost if cost is not None else config.get("cost", "")
+        self.cost = parse_cost(cost_spec, self.num_classes) if cost_spec else None
+        if self.decision not in DECISIONS:
+            raise ValueError(f"unknown decision {self.decision!r}; choose one of: {', '.join(DECISIONS)}")
+        if self.decision == "min-cost" and self.cost is None:
+            raise ValueError("--decision min-cost needs a cost matrix: --cost numeric, --cost '1->7=5' or a file")
         if mc_samples:
             from .uncertainty.mc_dropout import has_dropout
 
@@ -69,9 +81,9 @@ class DigitClassifier:
 
     @classmethod
     def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None,
-             mc_samples: int = 0) -> DigitClassifier:
+             mc_samples: int = 0, decision: str | None = None, cost: str | None = None) -> DigitClassifier:
         model, card = load_model(resolve_model_path(name_or_path))
-        return cls(model, card, device, mc_samples)
+        return cls(model, card, device, mc_samples, decision, cost)
 
     @property
     def num_classes(self) -> int:
@@ -134,8 +146,14 @@ class DigitClassifier:
             raise ValueError(f"unknown reject score {rule['score']!r} in the model card")
         return np.asarray(probs).max(axis=1) < rule["threshold"]
 
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        """(N,) answers from probabilities: the most probable digit, or the one of least expected cost."""
+        if self.decision == "min-cost":
+            return min_cost_decision(probs, self.cost)
+        return np.asarray(probs).argmax(axis=1)
+
     def predict(self, images: np.ndarray) -> np.ndarray:
-        return self.predict_proba(images).argmax(axis=1)
+        return self.decide(self.predict_proba(images))
 
     def predict_files(self, paths: list[str | Path]) -> list[Prediction]:
         """Read, preprocess and classify each file; a file that fails gets an error entry, the rest go on."""
@@ -158,8 +176,9 @@ class DigitClassifier:
         if digits:
             probs = self.predict_proba(np.stack(digits))
             uncertain = self.is_uncertain(probs)
-            for slot, p, unsure in zip(where, probs, uncertain, strict=True):
-                digit = int(p.argmax())  # the best guess is given even when refused, for people to see
+            answers = self.decide(probs)
+            for slot, p, unsure, digit in zip(where, probs, uncertain, answers, strict=True):
+                digit = int(digit)  # the best guess is given even when refused, for people to see
                 results[slot] = Prediction(str(paths[slot]), digit, round(float(p[digit]), 6),
                                            [round(float(v), 6) for v in p], bool(unsure),
                                            "uncertain" if unsure else None)
@@ -177,7 +196,8 @@ def _as_batch(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def load(name_or_path: str | Path | None = None, mc_samples: int = 0) -> DigitClassifier:
+def load(name_or_path: str | Path | None = None, mc_samples: int = 0, decision: str | None = None,
+         cost: str | None = None) -> DigitClassifier:
     """Load a bundled model by name ('default') or a saved model by path; ``mc_samples`` > 0 turns on
-    MC dropout at prediction."""
-    return DigitClassifier.load(name_or_path, mc_samples=mc_samples)
+    MC dropout at prediction; ``decision`` / ``cost`` override the decision rule saved in its card."""
+    return DigitClassifier.load(name_or_path, mc_samples=mc_samples, decision=decision, cost=cost)

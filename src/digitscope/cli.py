@@ -21,6 +21,10 @@ err_console = Console(stderr=True)
 
 JSON = typer.Option(False, "--json", help="machine-readable output")
 MC_HELP = "MC dropout: average this many passes with dropout on (models with dropout; 0 = off)"
+DECISION = typer.Option(None, "--decision", help="argmax or min-cost (the least expected cost under --cost); "
+                                                  "default: the rule saved in the model's card")
+COST = typer.Option(None, "--cost", help="cost matrix: numeric (|i-j|), '1->7=5,7->1=5' (exceptions to 0/1), "
+                                         "or a JSON/CSV file of K x K costs (true x answered)")
 MODEL = typer.Option("default", "--model", "-m", help="a bundled model name (default) or a saved model path")
 
 
@@ -129,14 +133,16 @@ def evaluate(model: str = MODEL,
              data_spec: str = typer.Option("mnist:test", "--data", help="dataset:split, e.g. mnist:test"),
              figures: Path | None = typer.Option(None, help="folder for confusion.png and error_histogram.png"),
              mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
+             decision: str | None = DECISION, cost: str | None = COST,
              as_json: bool = JSON) -> None:
-    """Accuracy, error rate, log loss, per-class precision/recall, confusion and numeric errors."""
+    """Accuracy, error rate, log loss, per-class precision/recall, confusion, numeric errors and (with a cost
+    matrix) the mean cost per image."""
     from . import data
     from .analysis import evaluate as run_evaluation
     from .classifier import load
 
     try:
-        clf = load(model, mc_samples=mc_samples)
+        clf = load(model, mc_samples=mc_samples, decision=decision, cost=cost)
         report = run_evaluation(clf, data_spec, figures)
     except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
         _fail(str(exc))
@@ -146,6 +152,8 @@ def evaluate(model: str = MODEL,
                       f"({r['errors']} errors of {r['n']})  log loss {r['log_loss']:.4f}")
         console.print(f"numeric error per image {r['numeric_error_per_image']:.4f}, per misidentified "
                       f"image {r['numeric_error_per_misidentified']:.3f}")
+        if "mean_cost" in r:
+            console.print(f"mean cost per image {r['mean_cost']:.4f} (decision: {clf.decision})")
         console.print(f"ECE {r['calibration']['ece']:.4f}  NLL {r['calibration']['nll']:.4f}  AURC {r['aurc']:.5f}")
         if "selective" in r:
             console.print(f"reject rule: answers {r['selective']['coverage']:.2%} of images, "
@@ -159,12 +167,12 @@ def evaluate(model: str = MODEL,
 @app.command()
 def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP"),
             model: str = MODEL, mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
-            as_json: bool = JSON) -> None:
+            decision: str | None = DECISION, cost: str | None = COST, as_json: bool = JSON) -> None:
     """Read one digit from each image. Exit code 1 when any file could not be read."""
     from .classifier import load
 
     try:
-        clf = load(model, mc_samples=mc_samples)
+        clf = load(model, mc_samples=mc_samples, decision=decision, cost=cost)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     results = [r.to_dict() for r in clf.predict_files(images)]

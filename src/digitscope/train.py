@@ -53,7 +53,13 @@ class TrainConfig:
     weight_decay: float = 5e-4
     schedule: str = "onecycle"  # onecycle | cosine | constant
     warmup: float = 0.2  # fraction of steps spent warming up (onecycle)
-    loss: str = "ce"
+    loss: str = "ce"  # ce | numerical | cost
+    alpha: float = 0.05  # numerical loss: weight of the value term (seed 004)
+    beta: float = 0.9  # numerical loss: share of cross-entropy
+    values: str = ""  # numerical loss: the value of each class, comma-separated ('' = 0..K-1)
+    cost: str = ""  # cost matrix for --loss cost and --decision min-cost: numeric | 'I->J=c,...' | a file
+    cost_weight: float = 1.0  # --loss cost: weight of the expected-cost term
+    decision: str = "argmax"  # argmax | min-cost (the Bayes decision under --cost), saved for prediction
     label_smoothing: float = 0.1
     ema_decay: float = 0.999  # 0 turns the weight average off
     rotate: float = 10.0
@@ -233,7 +239,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     if steps_per_epoch == 0:
         raise ValueError(f"batch size {cfg.batch_size} is larger than the {len(x_train)} training images")
     opt, sched = make_optimizer(cfg, model, steps_per_epoch * cfg.epochs)
-    loss_fn = make_loss(cfg.loss, cfg.label_smoothing)
+    loss_fn = make_loss(cfg, num_classes)
 
     checkpoint = out / "checkpoint.safetensors"
     start_epoch, history, best, selected = 0, [], {"val_accuracy": -1.0, "epoch": -1}, {}

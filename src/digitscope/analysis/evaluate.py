@@ -15,8 +15,10 @@ def evaluate(model, spec: str = "mnist:test", figures: Path | None = None) -> di
 
     arrays = data.load(spec)
     probs = model.predict_proba(arrays.images)
-    correct = probs.argmax(1) == arrays.labels
-    report = {"data": spec, "data_checksum": arrays.checksum, **classification_report(arrays.labels, probs),
+    answers = model.decide(probs) if hasattr(model, "decide") else probs.argmax(1)
+    correct = answers == arrays.labels
+    report = {"data": spec, "data_checksum": arrays.checksum,
+              **classification_report(arrays.labels, probs, y_pred=answers, cost=getattr(model, "cost", None)),
               "calibration": calibration_report(probs, arrays.labels),
               "aurc": aurc(probs.max(1), correct)}
     rule = getattr(model, "card", {}).get("reject")

@@ -14,14 +14,17 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
     return np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def classification_report(y_true: np.ndarray, probs: np.ndarray, values: np.ndarray | None = None) -> dict:
+def classification_report(y_true: np.ndarray, probs: np.ndarray, values: np.ndarray | None = None,
+                          y_pred: np.ndarray | None = None, cost: np.ndarray | None = None) -> dict:
     """All metrics for true labels (N,) and predicted probabilities (N, K).
 
-    ``values`` gives each class's numeric value (default: the class index, i.e. the digit)."""
+    ``values`` gives each class's numeric value (default: the class index, i.e. the digit); ``y_pred``
+    the answers when a decision rule other than the most probable class made them; ``cost`` a cost
+    matrix whose mean per image is then reported too."""
     y_true = np.asarray(y_true, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
     n, k = probs.shape
-    y_pred = probs.argmax(axis=1)
+    y_pred = probs.argmax(axis=1) if y_pred is None else np.asarray(y_pred, dtype=np.int64)
     values = np.arange(k, dtype=np.float64) if values is None else np.asarray(values, dtype=np.float64)
     wrong = y_pred != y_true
     magnitude = np.abs(values[y_true] - values[y_pred])  # 0 where correct
@@ -45,6 +48,7 @@ def classification_report(y_true: np.ndarray, probs: np.ndarray, values: np.ndar
             for c in range(k)
         ],
         "confusion_matrix": cm.tolist(),
+        **({"mean_cost": float(np.asarray(cost)[y_true, y_pred].mean())} if cost is not None else {}),
     }
 
 
