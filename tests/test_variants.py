@@ -98,3 +98,24 @@ def test_wrong_options_say_what_is_wrong(args, message, tiny_dataset, tmp_path):
     result = runner.invoke(app, ["variants", *args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_variant_head_sums_its_variants_and_groups_images_by_the_variant_that_claims_them():
+    import torch
+
+    from digitscope.analysis.variants import head_variants
+    from digitscope.models import create_model
+
+    model = create_model("digitnet", variants=3).eval()
+    with torch.no_grad():
+        x = torch.rand(4, 1, 28, 28)
+        body, head = model[:-1], model[-1]
+        variant_logits = head.variant_logits(body(x))
+        probs = torch.softmax(model(x), dim=1)
+        summed = torch.softmax(variant_logits.flatten(1), dim=1).view(4, 10, 3).sum(2)
+    torch.testing.assert_close(probs, summed)  # a digit's probability is the sum of its variants'
+    logits = np.full((5, 10, 2), -5.0)
+    logits[[0, 1, 2], 1, 0] = 5.0  # three 1s claimed by variant 0
+    logits[[3, 4], 1, 1] = 5.0  # two by variant 1
+    groups = head_variants(logits, np.ones(5, int), np.array([1, 1, 1, 7, 1]))
+    assert [(g.size, g.errors) for g in groups] == [(3, 0), (2, 1)]

@@ -63,6 +63,28 @@ def cluster_variants(embeddings: np.ndarray, labels: np.ndarray, predictions: np
     return clusters
 
 
+def head_variants(variant_logits: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
+                  per_cluster: int = 8) -> list[Cluster]:
+    """Group each digit's images by the latent variant of a variant head that claims them most strongly.
+
+    variant_logits: (N, classes, K). Exemplars are the images a variant claims with the highest share of
+    its digit's probability; groups largest first within a digit, as with clusters."""
+    variant_logits, labels, predictions = np.asarray(variant_logits), np.asarray(labels), np.asarray(predictions)
+    clusters = []
+    for digit in np.unique(labels):
+        members = np.flatnonzero(labels == digit)
+        own = variant_logits[members, digit, :]  # (M, K) the variants of the image's own digit
+        share = np.exp(own - own.max(axis=1, keepdims=True))
+        share /= share.sum(axis=1, keepdims=True)
+        which = share.argmax(axis=1)
+        groups = sorted((np.flatnonzero(which == v) for v in range(own.shape[1])), key=len, reverse=True)
+        for rank, group in enumerate((g for g in groups if len(g)), 1):
+            strongest = group[np.argsort(-share[group, which[group][0]], kind="stable")[:per_cluster]]
+            errors = int((predictions[members[group]] != digit).sum())
+            clusters.append(Cluster(int(digit), rank, len(group), errors, members[strongest]))
+    return clusters
+
+
 def _check_options(k: int, per_cluster: int) -> None:
     if k < 1:
         raise ValueError(f"--clusters must be at least 1, got {k}")
@@ -96,7 +118,15 @@ def variant_map(clf, spec: str, out: Path, k: int = 4, per_cluster: int = 8, lim
         raise ValueError(f"{spec} is empty: no images to cluster")
     _check_options(k, per_cluster)  # before the embeddings, which take a while
     embeddings, predictions = embed_and_predict(clf, images)
-    clusters = cluster_variants(embeddings, labels, predictions, k, seed, per_cluster)
+    head = clf.model[-1]
+    if hasattr(head, "variant_logits"):  # a variant head has found the variants itself: show its own
+        import torch
+
+        with torch.no_grad():
+            variant_logits = head.variant_logits(torch.from_numpy(embeddings).to(clf.device)).cpu().numpy()
+        clusters, k, method = head_variants(variant_logits, labels, predictions, per_cluster), head.variants, "head"
+    else:
+        clusters, method = cluster_variants(embeddings, labels, predictions, k, seed, per_cluster), "k-means"
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,7 +138,7 @@ def variant_map(clf, spec: str, out: Path, k: int = 4, per_cluster: int = 8, lim
         digits.append({"digit": digit, "n": sum(c.size for c in rows), "errors": sum(c.errors for c in rows),
                        "gallery": str(gallery), "clusters": [c.to_dict() for c in rows]})
     result = {"data": spec, "data_checksum": arrays.checksum, "n": len(labels), "model": model_name,
-              "clusters": k, "per_cluster": per_cluster, "seed": seed,
+              "method": method, "clusters": k, "per_cluster": per_cluster, "seed": seed,
               "in_sample": trained_on(clf.card, spec, arrays.checksum), "digits": digits,
               "report": str(out / "report.md")}
     _write_report(out / "report.md", result, command)
@@ -138,10 +168,15 @@ def _write_report(path: Path, result: dict, command: str) -> None:
     lines = [f"# Writing variants in {result['data']}", ""]
     if command:
         lines += ["```sh", command, "```", ""]
-    lines += [f"Model {result['model']}; {result['n']:,} images; k-means with k = {result['clusters']} "
-              f"(seed {result['seed']}) on each digit's embeddings (the layer before the classifier). Each row "
-              "shows the images nearest a cluster's centre; error rate = share of the cluster the model "
-              "misclassifies ('#index → P' under an exemplar: the model reads it as P).", ""]
+    if result["method"] == "head":
+        how = (f"the model's variant head ({result['clusters']} latent variants per digit, learnt from digit "
+               "labels alone): each image goes to the variant of its digit that claims it most strongly; each "
+               "row shows the images its variant claims most strongly")
+    else:
+        how = (f"k-means with k = {result['clusters']} (seed {result['seed']}) on each digit's embeddings (the "
+               "layer before the classifier); each row shows the images nearest a cluster's centre")
+    lines += [f"Model {result['model']}; {result['n']:,} images; {how}. Error rate = share of the group the "
+              "model misclassifies ('#index → P' under an exemplar: the model reads it as P).", ""]
     if result["in_sample"]:
         lines += ["The model trained on this split: its error rates here are in-sample, lower than on images it "
                   "has not seen; they still show which variants it learned worst.", ""]

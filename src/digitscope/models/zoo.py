@@ -26,8 +26,24 @@ def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0) ->
     )
 
 
-@register_model("flagship: 7-conv BatchNorm CNN (~330k params), strided convs instead of pooling")
-def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4) -> nn.Module:
+class VariantHead(nn.Linear):
+    """K latent variants per digit ("1", "1 with a flag", "1 with a base") learnt from digit labels alone:
+    K logits per digit, merged by logsumexp, so a digit's probability is the sum of its variants'."""
+
+    def __init__(self, in_features: int, num_classes: int, variants: int):
+        super().__init__(in_features, num_classes * variants)
+        self.num_classes, self.variants = num_classes, variants
+
+    def variant_logits(self, x: torch.Tensor) -> torch.Tensor:  # (N, classes, variants)
+        return super().forward(x).view(len(x), self.num_classes, self.variants)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, classes)
+        return torch.logsumexp(self.variant_logits(x), dim=2)
+
+
+@register_model("flagship: 7-conv BatchNorm CNN (~330k params), strided convs instead of pooling; "
+                "variants=K gives each digit K latent variants")
+def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4, variants: int = 1) -> nn.Module:
     w1, w2, w3 = width, 2 * width, 4 * width
     return nn.Sequential(
         Standardize(),
@@ -38,7 +54,7 @@ def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4) -> nn
         conv_bn(w2, w3, 4),  # (N, w3, 1, 1)
         nn.Flatten(),
         nn.Dropout(dropout),
-        nn.Linear(w3, num_classes),
+        nn.Linear(w3, num_classes) if variants == 1 else VariantHead(w3, num_classes, variants),
     )
 
 
