@@ -47,7 +47,7 @@ def main() -> None:
     train_split, test = digitscope.data.load("mnist:train"), digitscope.data.load("mnist:test")
     with tempfile.TemporaryDirectory() as tmp:
         ours99 = fastest_to(0.990, [1, 2], args.seeds, Path(tmp))
-        ours995 = fastest_to(0.995, [5, 6, 7], args.seeds, Path(tmp))
+        ours995 = fastest_to(0.995, [7, 8], args.seeds, Path(tmp))
     ref = time_to_accuracy(torch.from_numpy(train_split.images), torch.from_numpy(train_split.labels),
                            torch.from_numpy(test.images), torch.from_numpy(test.labels), target=0.990)
     ratio = ref["seconds"] / ours99["seconds"]
@@ -58,8 +58,9 @@ def main() -> None:
         f"| reference (examples/mnist, fp32) | 99.0% | {ref['epochs']} | {ref['seconds']:.1f} s | "
         f"{ref['accuracy']:.2%}{'' if ref['reached'] else ' (not reached)'} |\n"
         f"| `fast` preset | 99.0% | {ours99['epochs']} | {ours99['seconds']:.1f} s (median of "
-        f"{len(args.seeds)} seeds) | {accs(ours99)} |\n"
-        f"| `fast` preset | 99.5% | {ours995['epochs']} | {ours995['seconds']:.1f} s (median) | {accs(ours995)} |\n\n"
+        f"{len(args.seeds)} seeds) | {accs(ours99)}{'' if ours99['reached'] else ' (not reached)'} |\n"
+        f"| `fast` preset | 99.5% | {ours995['epochs']} | {ours995['seconds']:.1f} s (median) | {accs(ours995)}"
+        f"{'' if ours995['reached'] else ' (not reached on every seed)'} |\n\n"
         f"**Time to 99.0% test accuracy: {ratio:.1f}x faster than the reference** "
         f"({ref['seconds']:.1f} s / {ours99['seconds']:.1f} s).",
     )
