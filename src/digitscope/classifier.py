@@ -134,7 +134,11 @@ class DigitClassifier:
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         if self.mc_samples:  # the mean of the dropout passes; the temperature was fitted without dropout
             return self.member_proba(images).mean(axis=0)
-        return torch.softmax(torch.from_numpy(self.logits(images)) / self.temperature, dim=1).numpy()
+        return self.proba_from_logits(self.logits(images))
+
+    def proba_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of logits already computed: callers that need both run the network once."""
+        return torch.softmax(torch.from_numpy(np.asarray(logits)) / self.temperature, dim=1).numpy()
 
     def is_uncertain(self, probs: np.ndarray) -> np.ndarray:
         """(N,) True where the card's reject rule (`digitscope calibrate`) refuses to answer: the one place

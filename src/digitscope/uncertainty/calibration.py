@@ -100,10 +100,10 @@ def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: 
     arrays = data.load(spec)
     logits = DigitClassifier.load(path).logits(arrays.images)
     temperature = fit_temperature(logits, arrays.labels)
+    probs = softmax(logits / temperature)
     result = {"temperature": temperature, "fitted_on": spec, "data_checksum": arrays.checksum,
               "before": calibration_report(softmax(logits), arrays.labels),
-              "after": calibration_report(softmax(logits / temperature), arrays.labels)}
-    probs = softmax(logits / temperature)
+              "after": calibration_report(probs, arrays.labels)}
     rule = choose_threshold(max_probability(probs), probs.argmax(1) == arrays.labels,
                             max_risk=None if coverage is not None else max_risk, coverage=coverage)
     reject = {"score": "max-probability", "fitted_on": spec, **rule}

@@ -65,7 +65,7 @@ def all_scores(model, images: np.ndarray) -> dict[str, np.ndarray]:
     """Every score of ``SCORES`` the model supports, plus 'reject-rule': the one predict uses (a blank
     image is refused before the model sees it, then the calibrated max probability)."""
     logits = model.logits(images)
-    probs = model.predict_proba(images)
+    probs = model.predict_proba(images) if model.mc_samples else model.proba_from_logits(logits)
     inputs = {"logits": logits, "probs": probs}
     try:
         inputs["members"] = model.member_proba(images)
