@@ -159,10 +159,29 @@ class DigitClassifier:
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.decide(self.predict_proba(images))
 
+    def classify(self, canonical: np.ndarray, names: list[str]) -> list[Prediction]:
+        """Answers for MNIST-style digits (N, 28, 28) already through ``to_mnist``, one per name: the one place
+        that decides the digit, its confidence and whether to refuse (blank: not_a_digit; below the reject
+        threshold: uncertain, with the best guess still given for people to see)."""
+        from .preprocess import is_blank
+
+        canonical = _as_batch(canonical)
+        results = [Prediction(name, None, None, None, True, "not_a_digit") for name in names]
+        inked = [i for i, image in enumerate(canonical) if not is_blank(image)]
+        if inked:
+            probs = self.predict_proba(canonical[inked])
+            uncertain = self.is_uncertain(probs)
+            answers = self.decide(probs)
+            for i, p, unsure, digit in zip(inked, probs, uncertain, answers, strict=True):
+                digit = int(digit)
+                results[i] = Prediction(names[i], digit, round(float(p[digit]), 6), [round(float(v), 6) for v in p],
+                                        bool(unsure), "uncertain" if unsure else None)
+        return results
+
     def predict_files(self, paths: list[str | Path]) -> list[Prediction]:
         """Read, preprocess and classify each file; a file that fails gets an error entry, the rest go on."""
         from .imageio import read_images
-        from .preprocess import is_blank, to_mnist
+        from .preprocess import to_mnist
 
         results: list[Prediction | None] = []
         digits, where = [], []
@@ -170,22 +189,13 @@ class DigitClassifier:
             if error is not None:
                 results.append(Prediction(str(path), None, None, None, True, "error", str(error)))
                 continue
-            canonical = to_mnist(image)
-            if is_blank(canonical):
-                results.append(Prediction(str(path), None, None, None, True, "not_a_digit"))
-                continue
             where.append(len(results))
             results.append(None)
-            digits.append(canonical)
+            digits.append(to_mnist(image))
         if digits:
-            probs = self.predict_proba(np.stack(digits))
-            uncertain = self.is_uncertain(probs)
-            answers = self.decide(probs)
-            for slot, p, unsure, digit in zip(where, probs, uncertain, answers, strict=True):
-                digit = int(digit)  # the best guess is given even when refused, for people to see
-                results[slot] = Prediction(str(paths[slot]), digit, round(float(p[digit]), 6),
-                                           [round(float(v), 6) for v in p], bool(unsure),
-                                           "uncertain" if unsure else None)
+            for slot, answer in zip(where, self.classify(np.stack(digits), [str(paths[i]) for i in where]),
+                                    strict=True):
+                results[slot] = answer
         return results
 
 
