@@ -44,7 +44,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tiny_dataset, tmp_path
 
 def test_resume_refuses_changed_options(tiny_dataset, tmp_path):
     train(TrainConfig(**{**FAST, "epochs": 1}), tmp_path / "run", progress=False)
-    with pytest.raises(ValueError, match="options differ"):
+    with pytest.raises(ValueError, match=r"options differ from the interrupted run.s \(lr\)"):
         train(TrainConfig(**{**FAST, "epochs": 1, "lr": 0.5}), tmp_path / "run", resume=True, progress=False)
 
 

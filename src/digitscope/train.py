@@ -247,8 +247,12 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         if not checkpoint.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
         state = load_checkpoint(checkpoint)
-        if state["config"] != asdict(cfg):
-            raise ValueError("--resume: the options differ from the interrupted run's; resume with the same ones")
+        # Options added to digitscope since the checkpoint was written take their defaults.
+        saved = {**asdict(TrainConfig()), **state["config"]}
+        differ = sorted(k for k, v in asdict(cfg).items() if saved.get(k) != v)
+        if differ:
+            raise ValueError(f"--resume: options differ from the interrupted run's ({', '.join(differ)}); "
+                             "resume with the same ones")
         model.load_state_dict(state["model"])
         if ema is not None:
             ema.load_state_dict(state["ema"])
