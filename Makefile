@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXAMPLES := $(wildcard $(addprefix examples/*.,png jpg bmp gif tif webp))
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: setup run test lint clean
 
@@ -16,8 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The web page and API on the bundled default model; it prints its address once it listens.
 run: setup
-	$(BIN)/digitscope predict $(EXAMPLES)
+	$(BIN)/digitscope serve --model default --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -3,11 +3,16 @@ import torch
 
 from digitscope.models import create_model, list_models
 
+COMPOSITES = {  # architectures built from others: what they are made of
+    "ensemble": {"members": [{"arch": "quicknet", "arch_kwargs": {}}, {"arch": "mlp", "arch_kwargs": {}}]},
+    "specialists": {"generalist": {"arch": "quicknet", "arch_kwargs": {}}, "threshold": 1.5,
+                    "specialists": [{"arch": "mlp", "arch_kwargs": {}, "pair": [4, 9]}]},
+}
+
 
 @pytest.mark.parametrize("name", [m.name for m in list_models()])
 def test_every_architecture_maps_images_to_logits(name):
-    members = {"members": [{"arch": "quicknet", "arch_kwargs": {}}, {"arch": "mlp", "arch_kwargs": {}}]}
-    model = create_model(name, num_classes=11, **(members if name == "ensemble" else {})).eval()
+    model = create_model(name, num_classes=11, **COMPOSITES.get(name, {})).eval()
     with torch.no_grad():
         logits = model(torch.rand(3, 1, 28, 28))
     assert logits.shape == (3, 11)

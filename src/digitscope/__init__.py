@@ -3,10 +3,12 @@
     import digitscope
     model = digitscope.load()              # the bundled default model
     model.predict(images)                  # uint8 N x 28 x 28, white ink on black -> digits
+    digitscope.Reader().read(image)        # a whole number: text, confidence, a box on every digit
 """
 
 __version__ = "0.1.0"
 
 from .classifier import DigitClassifier, load  # noqa: E402
+from .reading import Reader  # noqa: E402
 
-__all__ = ["DigitClassifier", "__version__", "load"]
+__all__ = ["DigitClassifier", "Reader", "__version__", "load"]

@@ -3,11 +3,17 @@
 scikit-learn conventions: ``predict_proba(images)`` -> (N, K) probabilities, ``predict(images)`` ->
 (N,) digits, where images are uint8 arrays N x 28 x 28 in MNIST style (white ink on black).
 ``predict_files`` runs real image files through the one preprocessing path first.
+
+A model trained with distractors (``digitscope train --distractors 0.1``) has K = 11 classes: the ten digits
+and ``NOT_A_DIGIT`` (10). Its ``predict_proba`` returns all 11 columns and ``predict`` answers 10 for "not a
+digit"; ``classify`` reports the ten digit probabilities of that 11-way distribution (not renormalised, so
+they sum to 1 - p(not a digit)) and p(not a digit) beside them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +21,8 @@ import torch
 from torch import nn
 
 from .costs import min_cost_decision, parse_cost
+from .data.distractors import NOT_A_DIGIT
+from .export import Backend, create_backend, resolve_backend
 from .runtime import default_device
 from .saved import load_model
 
@@ -48,21 +56,27 @@ class Prediction:
     rejected: bool
     reason: str | None  # 'not_a_digit' | 'uncertain' | 'error' | None
     error: str | None = None
+    not_a_digit: float | None = None  # p(not a digit), from models with that class
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if d["error"] is None:
-            del d["error"]
+        for optional in ("error", "not_a_digit"):
+            if d[optional] is None:
+                del d[optional]
         return d
 
 
 class DigitClassifier:
     def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None, mc_samples: int = 0,
-                 decision: str | None = None, cost: str | None = None):
+                 decision: str | None = None, cost: str | None = None, backend: str = "auto"):
         self.device = device or default_device()
         self.model = model.to(self.device).eval()
         self.card = card
         self.mc_samples = mc_samples  # > 0: predict_proba averages this many MC dropout passes
+        # What computes the logits (auto, torch, onnxruntime), checked now and built on first use; the torch
+        # model stays for embeddings and MC dropout.
+        resolve_backend(backend, self.device, mc_samples)
+        self.backend_choice = backend
         # The decision rule and cost matrix the model was trained or calibrated with, unless overridden.
         config = card.get("config", {})
         self.decision = decision or config.get("decision", "argmax")
@@ -81,23 +95,24 @@ class DigitClassifier:
 
     @classmethod
     def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None,
-             mc_samples: int = 0, decision: str | None = None, cost: str | None = None) -> DigitClassifier:
+             mc_samples: int = 0, decision: str | None = None, cost: str | None = None,
+             backend: str = "auto") -> DigitClassifier:
         model, card = load_model(resolve_model_path(name_or_path))
-        return cls(model, card, device, mc_samples, decision, cost)
+        return cls(model, card, device, mc_samples, decision, cost, backend)
+
+    @cached_property
+    def backend(self) -> Backend:
+        """Built on first use: exporting for onnxruntime takes a moment that embedding-only callers skip."""
+        return create_backend(self.backend_choice, self.model, self.device, self.mc_samples)
 
     @property
     def num_classes(self) -> int:
         return int(self.card["arch_kwargs"].get("num_classes", 10))
 
-    @torch.no_grad()
     def logits(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """(N, K) float32 logits for uint8 images (N, 28, 28) or a single (28, 28) image."""
+        """(N, K) float32 logits for uint8 images (N, 28, 28) or a single (28, 28) image, from the backend."""
         x = _as_batch(images)
-        out = []
-        for i in range(0, len(x), batch_size):
-            batch = torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255)
-            out.append(self.model(batch).float().cpu())
-        return torch.cat(out).numpy() if out else np.zeros((0, self.num_classes), np.float32)
+        return self.backend.logits(x, batch_size) if len(x) else np.zeros((0, self.num_classes), np.float32)
 
     @torch.no_grad()
     def embed(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
@@ -140,15 +155,24 @@ class DigitClassifier:
         """Calibrated probabilities of logits already computed: callers that need both run the network once."""
         return torch.softmax(torch.from_numpy(np.asarray(logits)) / self.temperature, dim=1).numpy()
 
+    @property
+    def knows_not_a_digit(self) -> bool:
+        """True for a model trained with distractors: its class 10 is "not a digit"."""
+        return self.num_classes == NOT_A_DIGIT + 1
+
     def is_uncertain(self, probs: np.ndarray) -> np.ndarray:
         """(N,) True where the card's reject rule (`digitscope calibrate`) refuses to answer: the one place
-        that decides "not sure". Without a rule nothing is refused."""
+        that decides "not sure", on the (N, K) probabilities' digit confidence (``scores.digit_confidence``).
+        Without a rule nothing is refused."""
+        from .uncertainty.scores import digit_confidence
+
         rule = self.card.get("reject")
         if not rule:
             return np.zeros(len(probs), bool)
-        if rule["score"] != "max-probability":
+        # 'max-probability' is what cards of 10-class models said before: the same number for them.
+        if rule["score"] not in ("digit-confidence", "max-probability"):
             raise ValueError(f"unknown reject score {rule['score']!r} in the model card")
-        return np.asarray(probs).max(axis=1) < rule["threshold"]
+        return digit_confidence(probs) < rule["threshold"]
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         """(N,) answers from probabilities: the most probable digit, or the one of least expected cost."""
@@ -156,26 +180,41 @@ class DigitClassifier:
             return min_cost_decision(probs, self.cost)
         return np.asarray(probs).argmax(axis=1)
 
+    def best_digit(self, probs: np.ndarray) -> np.ndarray:
+        """(N,) the digit answered, or for a "not a digit" answer the digit it would have been: the decision
+        among the ten digit columns alone."""
+        if not self.knows_not_a_digit:
+            return self.decide(probs)
+        digits = np.asarray(probs)[:, :NOT_A_DIGIT]  # rescaling a row changes neither argmax nor min-cost
+        if self.decision == "min-cost":
+            return min_cost_decision(digits, self.cost[:NOT_A_DIGIT, :NOT_A_DIGIT])
+        return digits.argmax(axis=1)
+
     def predict(self, images: np.ndarray) -> np.ndarray:
+        """(N,) answers: a digit, or NOT_A_DIGIT (10) from a model with that class."""
         return self.decide(self.predict_proba(images))
 
     def classify(self, canonical: np.ndarray, names: list[str]) -> list[Prediction]:
         """Answers for MNIST-style digits (N, 28, 28) already through ``to_mnist``, one per name: the one place
-        that decides the digit, its confidence and whether to refuse (blank: not_a_digit; below the reject
-        threshold: uncertain, with the best guess still given for people to see)."""
+        that decides the digit, its confidence and whether to refuse (blank, or the "not a digit" class
+        winning: not_a_digit; below the reject threshold: uncertain), with the best digit guess still given for
+        people to see. ``confidence`` is that digit's probability."""
         from .preprocess import is_blank
 
         canonical = _as_batch(canonical)
         results = [Prediction(name, None, None, None, True, "not_a_digit") for name in names]
         inked = [i for i, image in enumerate(canonical) if not is_blank(image)]
         if inked:
-            probs = self.predict_proba(canonical[inked])
+            probs = self.predict_proba(canonical[inked])  # (n, K)
             uncertain = self.is_uncertain(probs)
-            answers = self.decide(probs)
-            for i, p, unsure, digit in zip(inked, probs, uncertain, answers, strict=True):
+            not_digit = self.decide(probs) == NOT_A_DIGIT  # never for a 10-class model
+            guesses = self.best_digit(probs)
+            for i, p, unsure, refused, digit in zip(inked, probs, uncertain, not_digit, guesses, strict=True):
                 digit = int(digit)
-                results[i] = Prediction(names[i], digit, round(float(p[digit]), 6), [round(float(v), 6) for v in p],
-                                        bool(unsure), "uncertain" if unsure else None)
+                reason = "not_a_digit" if refused else "uncertain" if unsure else None
+                results[i] = Prediction(names[i], digit, round(float(p[digit]), 6),
+                                        [round(float(v), 6) for v in p[:NOT_A_DIGIT]], bool(refused or unsure), reason,
+                                        not_a_digit=round(float(p[NOT_A_DIGIT]), 6) if self.knows_not_a_digit else None)
         return results
 
     def predict_files(self, paths: list[str | Path]) -> list[Prediction]:
@@ -211,7 +250,8 @@ def _as_batch(images: np.ndarray) -> np.ndarray:
 
 
 def load(name_or_path: str | Path | None = None, mc_samples: int = 0, decision: str | None = None,
-         cost: str | None = None) -> DigitClassifier:
+         cost: str | None = None, backend: str = "auto") -> DigitClassifier:
     """Load a bundled model by name ('default') or a saved model by path; ``mc_samples`` > 0 turns on
-    MC dropout at prediction; ``decision`` / ``cost`` override the decision rule saved in its card."""
-    return DigitClassifier.load(name_or_path, mc_samples=mc_samples, decision=decision, cost=cost)
+    MC dropout at prediction; ``decision`` / ``cost`` override the decision rule saved in its card;
+    ``backend`` computes the logits: torch, onnxruntime, or auto (onnxruntime on a CPU when installed)."""
+    return DigitClassifier.load(name_or_path, mc_samples=mc_samples, decision=decision, cost=cost, backend=backend)

@@ -16,6 +16,8 @@ data_app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 ensemble_app = typer.Typer(help="Deep ensembles: bundle independently trained members.", no_args_is_help=True)
 app.add_typer(ensemble_app, name="ensemble")
+experiment_app = typer.Typer(help="Experiments that reproduce a paper's tables and figures.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -187,6 +189,41 @@ def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPE
                 console.print(f"{r['file']}: [yellow]{r['reason'].replace('_', ' ')}[/yellow]")
             else:
                 console.print(f"{r['file']}: [bold]{r['digit']}[/bold]  ({r['confidence']:.1%})")
+    if any(r.get("error") for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def read(images: list[Path] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP"),
+         model: str = MODEL,
+         expect_length: int | None = typer.Option(None, "--expect-length", min=1, max=100,
+                                                  help="the number has exactly this many digits"),
+         charset: str | None = typer.Option(None, "--charset", help="the digits it may contain, e.g. 01"),
+         as_json: bool = JSON) -> None:
+    """Read the whole number in each image, with a box around every digit. Exit code 1 when any file could
+    not be read."""
+    from .classifier import load
+    from .reading import Reader
+
+    try:
+        reader = Reader(load(model))
+        results = reader.read_files(images, expect_length, charset)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        for r in results:
+            sys.stdout.write(json.dumps(r) + "\n")
+    else:
+        for r in results:
+            if r.get("error"):
+                err_console.print(f"[red]error:[/red] {r['error']}")
+            elif r["reason"] == "not_a_digit":
+                guess = f" (best guess {r['text']})" if r["text"] else ""
+                console.print(f"{r['file']}: [yellow]no number found[/yellow]{guess}")
+            else:
+                boxes = "  ".join(f"{d['digit']}@{','.join(map(str, d['box']))}" for d in r["digits"])
+                verdict = f"[yellow]{r['reason']}[/yellow]" if r["rejected"] else f"{r['confidence']:.1%}"
+                console.print(f"{r['file']}: [bold]{r['text']}[/bold]  ({verdict})  {boxes}")
     if any(r.get("error") for r in results):
         raise typer.Exit(1)
 
@@ -372,6 +409,140 @@ def variants(model: str = MODEL,
         console.print(f"report: {r['report']}")
 
     _emit(result, as_json, render)
+
+
+@app.command()
+def specialists(model: str = MODEL,
+                top_k: int = typer.Option(5, "--top-k", help="how many of the most confused pairs get a specialist"),
+                out: Path = typer.Option(..., "--out", help="folder for the specialists' runs (pair-A-B) and the "
+                                                            "bundle, OUT/model"),
+                preset: str = typer.Option("flagship", "--preset", help="the specialists' training recipe"),
+                epochs: int | None = typer.Option(3, "--epochs", help="specialists' epochs (each sees two digits)"),
+                arch: str | None = typer.Option(None, "--arch", help="the specialists' architecture "
+                                                                     "(default: the preset's)"),
+                seed: int = typer.Option(0, "--seed", help="the specialists' seed"),
+                scratch: bool = typer.Option(False, "--scratch", help="train the specialists from random weights "
+                                                                     "(default: from the generalist's, when they "
+                                                                     "share its architecture)"),
+                compare_on: str | None = typer.Option(None, "--compare-on",
+                                                      help="then report errors with and without the specialists on "
+                                                           "this labelled split, e.g. mnist:test (once, at the end)"),
+                as_json: bool = JSON) -> None:
+    """Specialists for the model's most confused pairs: found and routed on validation, saved as one model."""
+    import shlex
+
+    from . import data
+    from .specialists import build_specialists, compare_specialists, specialist_config
+
+    command = shlex.join(["digitscope", "specialists", "--model", model, "--top-k", str(top_k), "--out", str(out),
+                          "--preset", preset, *(["--epochs", str(epochs)] if epochs is not None else []),
+                          *(["--arch", arch] if arch else []), "--seed", str(seed),
+                          *(["--scratch"] if scratch else [])])
+    try:
+        recipe = specialist_config(model, preset, scratch, epochs=epochs, arch=arch, seed=seed)
+        card = build_specialists(model, out, top_k, recipe, progress=sys.stderr.isatty(), command=command)
+        result = {"model": str(out / "model"), "confused_pairs": card["confused_pairs"], "routing": card["routing"],
+                  "specialists": card["specialists"]}
+        if compare_on:
+            result["comparison"] = compare_specialists(out / "model", compare_on)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+
+    def render(r):
+        routing = r["routing"]
+        console.print(f"bundle saved as [bold]{r['model']}[/bold]: a pair goes to its specialist when the margin "
+                      f"p1 - p2 < {routing['threshold']:.4f} (chosen on {routing['chosen_on']}: errors "
+                      f"{routing['errors_without']} -> {routing['errors_with']})")
+        table = Table("pair", "mistakes on validation", "specialist val accuracy",
+                      "generalist val accuracy on the pair", title="Specialists")
+        for p, s in zip(r["confused_pairs"], r["specialists"], strict=True):
+            table.add_row(f"{p['pair'][0]}<->{p['pair'][1]}", str(p["mistakes"]),
+                          f"{(s['metrics'] or {}).get('val_accuracy', float('nan')):.2%}",
+                          f"{s['generalist_val_accuracy']:.2%}")
+        console.print(table)
+        if "comparison" in r:
+            c = r["comparison"]
+            table = Table("pair", "errors without", "errors with",
+                          title=f"{c['data']}: {c['routed']} of {c['n']} images routed")
+            for p in c["pairs"]:
+                table.add_row(f"{p['pair'][0]}<->{p['pair'][1]}", str(p["errors_without"]), str(p["errors_with"]))
+            table.add_row("all pairs", str(c["pair_errors_without"]), str(c["pair_errors_with"]))
+            table.add_row("overall", f"{c['errors_without']} ({c['accuracy_without']:.2%} right)",
+                          f"{c['errors_with']} ({c['accuracy_with']:.2%} right)")
+            console.print(table)
+
+    _emit(result, as_json, render)
+
+
+@experiment_app.command("numerical-loss")
+def experiment_numerical_loss(
+        models: str = typer.Option("mlp,cnn,rnn", "--models", help="architectures, comma-separated"),
+        trials: int = typer.Option(3, "--trials", help="trials (seeds 0..N-1) per model and loss"),
+        data_name: str = typer.Option("mnist", "--data", help="a dataset to train on: mnist, kannada"),
+        epochs: int | None = typer.Option(None, "--epochs", help="epochs per run (default: the paper preset's)"),
+        out: Path = typer.Option(..., "--out", help="folder for the runs, table.md, results.json and the PNGs; "
+                                                    "finished runs in it are reused"),
+        as_json: bool = JSON) -> None:
+    """Seed 004: cross-entropy against the numerical loss, each model and trial, in the paper's table and figures."""
+    import shlex
+
+    from . import data
+    from .analysis.experiments import numerical_loss_experiment
+
+    command = shlex.join(["digitscope", "experiment", "numerical-loss", "--models", models, "--trials", str(trials),
+                          "--data", data_name, *(["--epochs", str(epochs)] if epochs else []), "--out", str(out)])
+    try:
+        result = numerical_loss_experiment([m.strip() for m in models.split(",") if m.strip()], trials, data_name,
+                                           out, epochs, progress=sys.stderr.isatty(), command=command)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+    _emit({k: v for k, v in result.items() if k != "runs"}, as_json,
+          lambda r: console.print(r["table"] + "\n" + "\n".join(f"figure: {f}" for f in r["figures"].values())))
+
+
+@app.command()
+def export(model: str = MODEL,
+           fmt: str = typer.Option("onnx", "--format", help="onnx (the only format)"),
+           out: Path = typer.Option(..., "--out", help="the file to write, e.g. model.onnx"),
+           input_dtype: str = typer.Option("uint8", "--input", help="uint8 (pixels 0-255) or float32 (0-1), "
+                                                                  "shape N x 1 x 28 x 28"),
+           quantize: str = typer.Option("none", "--quantize", help="none, or int8 (static, calibrated on "
+                                                                   "--calibration digits): faster on CPUs with VNNI"),
+           calibration: str = typer.Option("mnist:train", "--calibration", help="training digits for int8 ranges"),
+           as_json: bool = JSON) -> None:
+    """Export a model (single or ensemble) to ONNX, checked against PyTorch before it is written."""
+    from . import data
+    from .export import export_model
+
+    if fmt != "onnx":
+        _fail(f"unknown format {fmt!r}; the one format is onnx")
+    try:
+        report = export_model(model, out, input_dtype, quantize, calibration)
+    except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
+        _fail(str(exc))
+
+    def render(r):
+        int8 = r["quantize"] == "int8"
+        check = (f"PyTorch's answer on {r['agreement_with_pytorch']:.2%} of {r['checked_on']}" if int8
+                 else f"probabilities within {r['parity_max_probability_difference']:.1e} of PyTorch")
+        console.print(f"{r['model']} ({r['arch']}) -> {r['out']}  {r['bytes'] / 2**20:.2f} MiB, {r['input']} input, "
+                      f"opset {r['opset']}; {check}")
+
+    _emit(report, as_json, render)
+
+
+@app.command()
+def serve(model: str = MODEL,
+          host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
+          port: int = typer.Option(8000, "--port", help="TCP port"),
+          as_json: bool = JSON) -> None:
+    """The web page and the HTTP API (OpenAPI at /docs) on one model, until interrupted."""
+    from .serve import run
+
+    try:
+        run(model, host, port, as_json)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        _fail(str(exc))
 
 
 def main() -> None:

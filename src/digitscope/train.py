@@ -31,6 +31,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from . import data as datasets
 from .checkpoint import load_checkpoint, save_checkpoint
+from .data import distractors
 from .data.augment import AugmentConfig, augment_batch
 from .hard_examples import fold_of, read_hard_examples, sampling_weights
 from .losses import make_loss
@@ -46,6 +47,9 @@ class TrainConfig:
     data: str = "mnist"
     train_split: str = "train"
     val_split: str = "val"
+    val_holdout: int = 0  # > 0: validate on the last N images of the training split instead (data with no val split)
+    classes: str = ""  # train on these classes only, relabelled 0..K-1 in the order given ('4,9': a 4-vs-9 specialist)
+    init: str = ""  # start from this saved model's weights where they fit (a specialist from its generalist)
     epochs: int = 15
     batch_size: int = 128
     optimizer: str = "adamw"  # adamw | sgd | adadelta
@@ -78,6 +82,7 @@ class TrainConfig:
     hard_fraction: float = 0.05  # the share of training digits counted as hard
     hard_weight: float = 3.0  # how many times as often a hard digit is drawn
     hard_augment: float = 1.5  # their augmentation amplitudes, as a multiple of the others'
+    distractors: float = 0.0  # > 0: this share of the images are generated non-digits, class 10 'not a digit'
 
     @property
     def augment(self) -> AugmentConfig:
@@ -133,6 +138,99 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def _as_tensors(arrays: datasets.Arrays, limit: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     n = limit or len(arrays)
     return torch.from_numpy(arrays.images[:n]).unsqueeze(1), torch.from_numpy(arrays.labels[:n])  # (N,1,28,28)
+
+
+def training_splits(cfg: TrainConfig) -> tuple[datasets.Arrays, datasets.Arrays]:
+    """The config's training and validation images: validation held out of the training split when
+    ``val_holdout`` says so, both restricted to ``classes`` (relabelled in the order given) when it names any."""
+    train_arrays = datasets.load(f"{cfg.data}:{cfg.train_split}")
+    if cfg.val_holdout:
+        if not 0 < cfg.val_holdout < len(train_arrays):
+            raise ValueError(f"--val-holdout must be between 1 and {len(train_arrays) - 1} (the training split "
+                             f"has {len(train_arrays)} images), not {cfg.val_holdout}")
+        cut = len(train_arrays) - cfg.val_holdout
+        val_arrays = datasets.Arrays(train_arrays.images[cut:], train_arrays.labels[cut:])
+        train_arrays = datasets.Arrays(train_arrays.images[:cut], train_arrays.labels[:cut])
+    else:
+        val_arrays = datasets.load(f"{cfg.data}:{cfg.val_split}")
+    if cfg.classes:
+        classes = parse_classes(cfg.classes, int(train_arrays.labels.max()) + 1)
+        train_arrays, val_arrays = select_classes(train_arrays, classes), select_classes(val_arrays, classes)
+    return train_arrays, val_arrays
+
+
+def validation_spec(cfg: TrainConfig) -> str:
+    if cfg.val_holdout:
+        return f"{cfg.data}:{cfg.train_split} (its last {cfg.val_holdout})"
+    return f"{cfg.data}:{cfg.val_split}"
+
+
+def parse_classes(spec: str, num_classes: int) -> list[int]:
+    """'4,9' -> [4, 9]: at least two distinct classes the data has."""
+    try:
+        classes = [int(c) for c in spec.split(",")]
+    except ValueError:
+        raise ValueError(f"--classes takes class numbers separated by commas (e.g. 4,9), not {spec!r}") from None
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise ValueError(f"--classes needs at least two different classes, not {spec!r}")
+    unknown = [c for c in classes if not 0 <= c < num_classes]
+    if unknown:
+        raise ValueError(f"--classes names {unknown}, but the data has classes 0-{num_classes - 1}")
+    return classes
+
+
+def select_classes(arrays: datasets.Arrays, classes: list[int]) -> datasets.Arrays:
+    """The images of ``classes`` only, labelled by their position in ``classes``."""
+    position = torch.full((max(*classes, int(arrays.labels.max())) + 1,), -1, dtype=torch.int64)
+    position[classes] = torch.arange(len(classes))
+    labels = position[torch.from_numpy(arrays.labels)].numpy()  # (N,) -1 for the other classes
+    keep = labels >= 0
+    return datasets.Arrays(arrays.images[keep], labels[keep])
+
+
+VAL_DISTRACTOR_SEED = 1_000_000  # added to the seed of the validation distractors: never those of training
+
+
+def append_distractors(cfg: TrainConfig, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor,
+                       y_val: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+    """Append generated non-digits, labelled NOT_A_DIGIT, so that they make up ``cfg.distractors`` of the
+    training and of the validation images. Each split's fragments and half-digits are cut from its own digits;
+    the validation distractors come from another seed. Returns the four tensors and what the card records."""
+    if cfg.classes:
+        raise ValueError("--distractors adds class 10, 'not a digit', to the ten digits; it does not mix with "
+                         "--classes")
+    if int(max(y_train.max(), y_val.max())) >= distractors.NOT_A_DIGIT:
+        raise ValueError(f"--distractors needs digit labels 0-9; {cfg.data} has labels up to {int(y_train.max())}")
+    out, made_for = [], {}
+    splits = (("train", x_train, y_train, cfg.seed), ("val", x_val, y_val, cfg.seed + VAL_DISTRACTOR_SEED))
+    for split, x, y, seed in splits:
+        digits = datasets.Arrays(x.squeeze(1).numpy(), y.numpy())
+        made = distractors.cached(distractors.count_for_share(len(x), cfg.distractors), seed, digits)
+        out += [torch.cat([x, torch.from_numpy(made.images).unsqueeze(1)]),  # (N + n, 1, 28, 28)
+                torch.cat([y, torch.from_numpy(made.arrays.labels)])]
+        made_for[split] = {"n": len(made), "seed": seed, "checksum": made.checksum, "kinds": made.kind_counts()}
+    card = {"share": cfg.distractors, "class": distractors.NOT_A_DIGIT,
+            "training_fonts": list(distractors.TRAINING_FONTS), "held_out_fonts": list(distractors.HELD_OUT_FONTS),
+            "excluded_letters": distractors.EXCLUDED,
+            "generator_version": distractors.GENERATOR_VERSION, **made_for}
+    return (*out, card)
+
+
+def load_fitting_weights(model: nn.Module, source: str) -> None:
+    """Copy the weights of saved model ``source`` (a name or path) into ``model`` wherever name and shape agree;
+    the rest keep their fresh initialisation (a final layer for another number of classes)."""
+    from safetensors.torch import load_file
+
+    from .classifier import resolve_model_path
+    from .saved import weights_path
+
+    saved = load_file(str(weights_path(resolve_model_path(source))))
+    own = model.state_dict()
+    fitting = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+    if not fitting:
+        raise ValueError(f"--init {source}: none of its weights fit this architecture; "
+                         "start from a model of the same one")
+    model.load_state_dict(fitting, strict=False)
 
 
 def make_optimizer(cfg: TrainConfig, model: nn.Module, steps: int):
@@ -210,8 +308,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     info = datasets.get_dataset(cfg.data)
     if not info.trainable:
         raise ValueError(f"{cfg.data} is an evaluation-only dataset and is never trained on")
-    train_arrays = datasets.load(f"{cfg.data}:{cfg.train_split}")
-    val_arrays = datasets.load(f"{cfg.data}:{cfg.val_split}")
+    train_arrays, val_arrays = training_splits(cfg)
     x_train, y_train = _as_tensors(train_arrays, cfg.limit_train)
     x_val, y_val = _as_tensors(val_arrays)
     if cfg.folds:
@@ -226,11 +323,20 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         true_prob = read_hard_examples(Path(cfg.hard_examples), train_arrays.checksum, len(x_train))
         sample_weights, is_hard = (t.to(device) for t in sampling_weights(true_prob, cfg.hard_fraction,
                                                                           cfg.hard_weight))
+    distractor_card = {}
+    if cfg.distractors:
+        x_train, y_train, x_val, y_val, distractor_card = append_distractors(cfg, x_train, y_train, x_val, y_val)
+        if sample_weights is not None:  # a distractor is drawn as often as an ordinary digit
+            extra = len(x_train) - len(sample_weights)
+            sample_weights = torch.cat([sample_weights, torch.ones(extra, device=device)])
+            is_hard = torch.cat([is_hard, torch.zeros(extra, dtype=torch.bool, device=device)])
     x_train, y_train = x_train.to(device), y_train.to(device)
     num_classes = int(max(y_train.max(), y_val.max())) + 1
 
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.arch, num_classes=num_classes, **cfg.arch_kwargs).to(device)
+    if cfg.init:
+        load_fitting_weights(model, cfg.init)
     if precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True) \
@@ -247,9 +353,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         if not checkpoint.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
         state = load_checkpoint(checkpoint)
-        # Options added to digitscope since the checkpoint was written take their defaults.
-        saved = {**asdict(TrainConfig()), **state["config"]}
-        differ = sorted(k for k, v in asdict(cfg).items() if saved.get(k) != v)
+        differ = changed_options(state["config"], cfg)
         if differ:
             raise ValueError(f"--resume: options differ from the interrupted run's ({', '.join(differ)}); "
                              "resume with the same ones")
@@ -265,9 +369,9 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         "arch": cfg.arch, "arch_kwargs": {"num_classes": num_classes, **cfg.arch_kwargs},
         "config": asdict(cfg), "seed": cfg.seed, "code_version": code_version(), "command": command,
         "parameters": count_parameters(model),
-        "data": {"name": cfg.data, "train": f"{cfg.data}:{cfg.train_split}", "val": f"{cfg.data}:{cfg.val_split}",
+        "data": {"name": cfg.data, "train": f"{cfg.data}:{cfg.train_split}", "val": validation_spec(cfg),
                  "train_checksum": train_arrays.checksum, "val_checksum": val_arrays.checksum},
-        "device": device.type, "precision": precision,
+        "device": device.type, "precision": precision, **({"distractors": distractor_card} if distractor_card else {}),
     }
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stats]}"),
                    TimeElapsedColumn(), disable=not progress)
@@ -321,6 +425,9 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                 "seconds": round(train_seconds, 2),
                 "wall_seconds": round(time.perf_counter() - t0, 2),  # validation included
             }
+            if distractor_card:  # the digits alone, comparable with a 10-class model's val accuracy
+                is_digit = y_val != distractors.NOT_A_DIGIT
+                record["val_digit_accuracy"] = (val_logits[is_digit].argmax(1) == y_val[is_digit]).float().mean().item()
             history.append(record)
             bar.update(task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
                                    f"{train_seconds:.0f}s")
@@ -349,6 +456,28 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     # The selected model's weights were saved at its epoch; its card now gets the whole history.
     write_json(out / "model.json", {**read_card(out / "model"), "metrics": card["metrics"], "history": history})
     return card
+
+
+def changed_options(saved_config: dict, cfg: TrainConfig) -> list[str]:
+    """The options in which ``cfg`` differs from a run's saved config. Options added to digitscope since that
+    run was saved take their defaults."""
+    saved = {**asdict(TrainConfig()), **saved_config}
+    return sorted(k for k, v in asdict(cfg).items() if saved.get(k) != v)
+
+
+def train_or_reuse(cfg: TrainConfig, out: Path, progress: bool = False, command: str = "") -> dict:
+    """Train ``cfg`` into ``out`` once: a run finished there is reused, an interrupted one resumed, so that
+    a command that trains many runs picks up where it stopped. Returns the run's card."""
+    out = Path(out)
+    if (out / "model.json").exists():
+        card = read_card(out / "model")
+        if "train_seconds" in card.get("metrics", {}):  # written when a run finishes
+            differ = changed_options(card["config"], cfg)
+            if differ:
+                raise ValueError(f"{out} holds a finished run with other options ({', '.join(differ)}); "
+                                 "give another output folder")
+            return card
+    return train(cfg, out, resume=(out / "checkpoint.safetensors").exists(), progress=progress, command=command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,20 +10,26 @@ from .metrics import classification_report
 
 def evaluate(model, spec: str = "mnist:test", figures: Path | None = None) -> dict:
     """``model``: anything with ``predict_proba(uint8 N x 28 x 28)``; ``spec``: 'dataset:split'."""
+    from ..data.distractors import NOT_A_DIGIT
     from ..uncertainty.calibration import calibration_report
     from ..uncertainty.reject import aurc
+    from ..uncertainty.scores import digit_confidence
 
     arrays = data.load(spec)
     probs = model.predict_proba(arrays.images)
     answers = model.decide(probs) if hasattr(model, "decide") else probs.argmax(1)
-    correct = answers == arrays.labels
+    correct = answers == arrays.labels  # a "not a digit" answer (class 10 of an 11-class model) is wrong
+    knows_not_a_digit = probs.shape[1] > NOT_A_DIGIT
     report = {"data": spec, "data_checksum": arrays.checksum,
-              **classification_report(arrays.labels, probs, y_pred=answers, cost=getattr(model, "cost", None)),
+              **classification_report(arrays.labels, probs, y_pred=answers, cost=getattr(model, "cost", None),
+                                      no_value=NOT_A_DIGIT if knows_not_a_digit else None),
               "calibration": calibration_report(probs, arrays.labels),
-              "aurc": aurc(probs.max(1), correct)}
+              "aurc": aurc(digit_confidence(probs), correct)}
+    if knows_not_a_digit:
+        report["not_a_digit_rate"] = float((answers == NOT_A_DIGIT).mean())
     rule = getattr(model, "card", {}).get("reject")
     if rule:  # the model's own reject rule, chosen on validation, applied as predict applies it
-        accepted = ~model.is_uncertain(probs)
+        accepted = ~model.is_uncertain(probs) & (answers != NOT_A_DIGIT)
         report["selective"] = {"coverage": float(accepted.mean()),
                                "risk": float((~correct[accepted]).mean()) if accepted.any() else 0.0,
                                "threshold": rule["threshold"], "max_risk": rule.get("max_risk")}

@@ -42,3 +42,29 @@ def plot_error_histogram(histogram: dict[str, int], path: Path,
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def plot_error_magnitudes(rows: list[dict], path: Path, title: str) -> Path:
+    """Seed 004's Figures 5 and 6 for each model: how many mistakes (mean per trial) and what share of them
+    lie 1, 2, ... 9 away from the truth, one bar per loss. ``rows``: ``analysis.experiments.summarize`` rows."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    fig, axes = plt.subplots(len(models), 2, figsize=(10, 3 * len(models)), dpi=110, squeeze=False)
+    width = 0.8 / len(methods)
+    for axes_row, model in zip(axes, models, strict=True):
+        for k, method in enumerate(methods):
+            row = next(r for r in rows if r["model"] == model and r["method"] == method)
+            magnitudes = np.arange(1, len(row["magnitude_rate"]))
+            for ax, key, scale in ((axes_row[0], "magnitude_count_per_trial", 1), (axes_row[1], "magnitude_rate", 100)):
+                ax.bar(magnitudes + (k - (len(methods) - 1) / 2) * width, np.asarray(row[key][1:]) * scale, width,
+                       label=method)
+        axes_row[0].set(ylabel=f"{model}\nmistakes per trial", xticks=magnitudes)
+        axes_row[1].set(ylabel="% of the mistakes", xticks=magnitudes)
+        axes_row[0].legend()
+    for ax in axes[-1]:
+        ax.set_xlabel("|true - predicted|")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

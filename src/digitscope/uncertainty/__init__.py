@@ -3,6 +3,7 @@
 from .mc_dropout import mc_dropout_proba
 from .scores import (
            SCORES,
+           digit_confidence,
            energy,
            entropy,
            margin,
@@ -13,5 +14,5 @@ from .scores import (
            softmax,
 )
 
-__all__ = ["SCORES", "energy", "entropy", "margin", "max_logit", "max_probability", "mc_dropout_proba",
-           "member_disagreement", "mutual_information", "softmax"]
+__all__ = ["SCORES", "digit_confidence", "energy", "entropy", "margin", "max_logit", "max_probability",
+           "mc_dropout_proba", "member_disagreement", "mutual_information", "softmax"]

@@ -92,7 +92,7 @@ def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: 
     from ..classifier import DigitClassifier, resolve_model_path
     from ..saved import card_path, read_card, write_json
     from .reject import choose_threshold
-    from .scores import max_probability, softmax
+    from .scores import digit_confidence, softmax
 
     if spec.endswith(":test"):
         raise ValueError("calibrate on a validation split (e.g. mnist:val): the test set is never used to choose")
@@ -104,9 +104,10 @@ def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: 
     result = {"temperature": temperature, "fitted_on": spec, "data_checksum": arrays.checksum,
               "before": calibration_report(softmax(logits), arrays.labels),
               "after": calibration_report(probs, arrays.labels)}
-    rule = choose_threshold(max_probability(probs), probs.argmax(1) == arrays.labels,
+    # A "not a digit" answer (an 11-class model's class 10) to a validation digit counts as an error.
+    rule = choose_threshold(digit_confidence(probs), probs.argmax(1) == arrays.labels,
                             max_risk=None if coverage is not None else max_risk, coverage=coverage)
-    reject = {"score": "max-probability", "fitted_on": spec, **rule}
+    reject = {"score": "digit-confidence", "fitted_on": spec, **rule}
     if figures is not None:
         Path(figures).mkdir(parents=True, exist_ok=True)
         result["figures"] = {

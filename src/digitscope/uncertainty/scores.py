@@ -11,6 +11,8 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.special import softmax as _softmax
 
+from ..data.distractors import NOT_A_DIGIT
+
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     return _softmax(np.asarray(logits, np.float64), axis=-1)
@@ -19,6 +21,14 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def max_probability(probs: np.ndarray) -> np.ndarray:
     """(N, K) probabilities -> (N,) the top class's probability (MSP, Hendrycks & Gimpel)."""
     return np.asarray(probs).max(axis=-1)
+
+
+def digit_confidence(probs: np.ndarray) -> np.ndarray:
+    """(N, K) -> (N,) the probability of the most probable digit: the reject rule's score. The digits are
+    columns 0-9. For a 10-class model this is the max probability; for an 11-class one (column 10 = "not a
+    digit") it is (1 - p(not a digit)) x the top renormalised digit probability, so doubt about whether the
+    image is a digit at all and doubt about which digit it is both lower it."""
+    return np.asarray(probs)[..., :NOT_A_DIGIT].max(axis=-1)
 
 
 def margin(probs: np.ndarray) -> np.ndarray:

@@ -1,0 +1,104 @@
+"""Reading whole numbers: the Reader on synthetic strings made of mnist:test digits only (issue 6's figures).
+
+    python benchmarks/read.py --n 500
+
+Sets (reading.synthetic, each drawn once with its own seed): (a) seed 003's MNIST sequences of 1-5 digits in
+28 x 140; (b) free-form handwritten strings of 1-5 and of 6-10 digits; (c) house-number-like colour scenes
+of 1-5 digits. For each: exact-string accuracy (the text, refused or not), the share refused and the accuracy
+of what was answered, and the mean IoU of the digit boxes matched by position (a missing digit counts 0).
+Throughput: `Reader.read` one image at a time on 5-digit free-form strings, median of --repeats passes,
+with one torch thread and with as many as this process has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import _report
+import numpy as np
+import torch
+
+import digitscope
+from digitscope.reading import Reader, synthetic
+
+TARGETS = {"a": "≥ 99.0%", "b 1-5": "≥ 97%", "b 6-10": "≥ 93%", "c": "≥ 96%"}
+
+
+def box_iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union if union else 0.0
+
+
+def score(reader: Reader, strings: synthetic.DigitStrings) -> dict:
+    exact, refused, exact_answered, ious = 0, 0, 0, []
+    started = time.perf_counter()
+    for image, text, boxes in zip(strings.images, strings.texts, strings.boxes, strict=True):
+        result = reader.read(np.asarray(image))
+        right = result["text"] == text
+        exact += right
+        refused += result["rejected"]
+        exact_answered += right and not result["rejected"]
+        found = [d["box"] for d in result["digits"]]
+        ious += [box_iou(found[k], box) if k < len(found) else 0.0 for k, box in enumerate(boxes)]
+    n = len(strings)
+    return {"n": n, "exact": exact / n, "refused": refused / n,
+            "answered_exact": exact_answered / max(1, n - refused), "iou": float(np.mean(ious)),
+            "seconds": time.perf_counter() - started}
+
+
+def throughput(reader: Reader, images: list[np.ndarray], repeats: int) -> float:
+    reader.read(images[0])  # warm-up: the first call builds the inference backend
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for image in images:
+            reader.read(image)
+        rates.append(len(images) / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="default")
+    p.add_argument("--n", type=int, default=500, help="strings per set")
+    p.add_argument("--speed-n", type=int, default=200, help="5-digit strings timed")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    test = digitscope.data.load("mnist:test")
+    images, labels, n, seed = test.images, test.labels, args.n, args.seed
+    sets = {
+        "a": synthetic.mnist_sequences(images, labels, n, seed),
+        "b 1-5": synthetic.freeform_strings(images, labels, n, seed + 1, max_len=5),
+        "b 6-10": synthetic.freeform_strings(images, labels, n, seed + 2, min_len=6),
+        "c": synthetic.house_number_scenes(images, labels, n, seed + 3),
+    }
+    reader = Reader(digitscope.load(args.model))
+    rows = {name: score(reader, strings) for name, strings in sets.items()}
+    five = synthetic.freeform_strings(images, labels, args.speed_n, seed + 4, min_len=5, max_len=5).images
+    rates = {}
+    for threads in sorted({1, torch.get_num_threads()}):  # one thread wins on a machine other work keeps busy
+        torch.set_num_threads(threads)
+        rates[threads] = throughput(reader, five, args.repeats)
+
+    table = "\n".join(
+        f"| {name} | {r['n']} | {r['exact']:.1%} ({TARGETS[name]}) | {r['refused']:.1%} | {r['answered_exact']:.1%} "
+        f"| {r['iou']:.3f} | {r['n'] / r['seconds']:.0f} |" for name, r in rows.items())
+    body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes), strings of mnist:test "
+            f"digits, seeds {seed}..{seed + 3}.\n\n"
+            "| set | strings | exact string (target) | refused | exact among answered | mean box IoU | images/s |\n"
+            f"|---|---|---|---|---|---|---|\n{table}\n\n"
+            f"Throughput, `read` one image at a time, {args.speed_n} 5-digit free-form strings (median of "
+            f"{args.repeats}; target ≥ 100 images/s): "
+            + ", ".join(f"**{rate:.0f} images/s** with {t} torch thread{'s' * (t > 1)}" for t, rate in rates.items())
+            + f". Machine load when measured (1-minute load average): {os.getloadavg()[0]:.1f}.")
+    _report.append("Reading whole numbers (issue 6)", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""The Reader: a whole number from an image, with a box and a confidence for every digit.
+
+    reader = digitscope.Reader()              # the bundled default classifier
+    reader.read(image)                        # uint8 (H, W) or (H, W, 3), any polarity or colours
+    -> {"text": "4217", "confidence": 0.998, "rejected": False, "reason": None,
+        "digits": [{"digit": 4, "box": [x0, y0, x1, y1], "confidence": 0.9996, "probabilities": [...]}, ...]}
+
+How: the ink map of the one preprocessing path (``preprocess.ink_map``, once rules are painted over and
+the lighting levelled: ``scene``), atoms and candidate digits (``segment``), every candidate through
+``preprocess.to_mnist`` and scored by the digit classifier in one batched call, each score weighed by how
+likely the candidate's shape is one whole digit (``prior``), then the best path through the cut graph on
+combined log-probability (``path.best_path``). A box is (x0, y0, x1, y1) in the image's pixels, x1 and y1
+exclusive, tight around the digit's ink.
+
+Confidence of the number: the product of its digits' confidences, the probability that every digit is
+right if the segmentation is and the digits' errors are independent. The reading is refused
+(``rejected``, with the best text still given) when the classifier's own reject rule refuses a digit of
+the best path (reason ``uncertain``), or ``expect_length`` cannot be met; when most of the digits are
+refused (at least two), or there is nothing digit-like on the page, the reason is ``not_a_digit``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError, read_images
+from ..preprocess import MIN_INK_MASS, ink_map, to_mnist
+from .path import best_path
+from .scene import clean_scene
+from .segment import Atoms, Spans, candidate_spans, find_atoms, render_span
+
+if TYPE_CHECKING:  # imported when a Reader is made: `python -m digitscope.reading.prior` must run it first
+    from .prior import SegmentPrior
+
+MIN_SIDE = 8  # fewer pixels than this across cannot show a digit
+# Large images are read at a resolution of at most this many pixels (area-averaged): a digit string
+# needs far fewer, and the segmentation's cost grows with the pixel count.
+WORK_PIXELS = 2_000_000
+# Reading nothing where an atom is costs this log-probability per line-height-sized atom of ink: a
+# digit is dropped only when every reading of it is less likely than e^-12; a speck costs almost nothing.
+SKIP_COST = -12.0
+# How much the segmentation prior's log-odds count against the classifier's log-probabilities. Chosen on
+# strings of mnist:val digits: 0.1-0.25 read equally well; from 0.5 up, shape starts to overrule clear readings.
+PRIOR_WEIGHT = 0.1
+NOT_A_DIGIT = 10  # the class index of "not a digit" in an 11-class classifier
+DIGITS = "0123456789"
+
+
+def _check(image: np.ndarray, name: str) -> np.ndarray:
+    """Validate shape and type; (H, W, 1) -> (H, W). Errors start with `name`, like imageio's."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise ImageError(f"{name}: expected uint8 pixels (0-255), got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        raise ImageError(f"{name}: expected an (H, W) grey or (H, W, 3) RGB array, got shape {image.shape}")
+    h, w = image.shape[:2]
+    if h * w > MAX_PIXELS:
+        raise ImageTooLargeError(f"{name}: {w}x{h} pixels is over the limit of {MAX_PIXELS:,} pixels")
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(f"{name}: {w}x{h} pixels is too small to hold a number; "
+                         f"the Reader needs at least {MIN_SIDE}x{MIN_SIDE}")
+    return image
+
+
+def _working_resolution(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """Shrink a large image by a whole factor (box filter); returns the image and the factor."""
+    h, w = image.shape[:2]
+    factor = int(np.ceil(np.sqrt(h * w / WORK_PIXELS)))
+    if factor <= 1:
+        return image, 1
+    return np.asarray(Image.fromarray(image).reduce(factor)), factor
+
+
+def _result(text: str, confidence: float | None, rejected: bool, reason: str | None, digits: list[dict]) -> dict:
+    return {"text": text, "confidence": confidence, "rejected": rejected, "reason": reason, "digits": digits}
+
+
+class Reader:
+    """Reads a whole number from an image with a digit classifier (default: ``digitscope.load("default")``).
+
+    The classifier has 10 classes, or 11 where class 10 means "not a digit"; either way its reject rule
+    (``is_uncertain``) decides when a digit is too unsure to stand."""
+
+    def __init__(self, classifier=None, prior: SegmentPrior | None = None):
+        if classifier is None:
+            from ..classifier import load
+
+            classifier = load("default")
+        if classifier.num_classes not in (10, 11):
+            raise ValueError(f"the Reader needs a 10-class digit classifier, or 11 classes with class 10 "
+                             f"'not a digit'; this one has {classifier.num_classes}")
+        self.classifier = classifier
+        if prior is None:
+            from .prior import SegmentPrior
+
+            prior = SegmentPrior.load()
+        self.prior = prior
+
+    def read(self, image: np.ndarray, expect_length: int | None = None, charset: str | None = None) -> dict:
+        """Read the number in `image`, uint8 (H, W) or (H, W, 3). `expect_length`: the number has exactly this
+        many digits; `charset`: the digits it may contain (e.g. "01"). Raises ImageError (ImageTooLargeError
+        over MAX_PIXELS) for an array that cannot hold a number."""
+        return self._read(image, expect_length, charset, "image")
+
+    def read_files(self, paths: list[str | Path], expect_length: int | None = None,
+                   charset: str | None = None) -> list[dict]:
+        """Read the number in each file: {"file", **read(...)}; a file that cannot be read, or holds no usable
+        image, gets {"file", "error", "rejected": True, "reason": "error"} and the others go on."""
+        results = []
+        for path, image, error in read_images(paths):
+            if error is None:
+                try:
+                    results.append({"file": str(path), **self._read(image, expect_length, charset, str(path))})
+                    continue
+                except ImageError as exc:
+                    error = exc
+            results.append({"file": str(path), **_result("", None, True, "error", []), "error": str(error)})
+        return results
+
+    def _read(self, image: np.ndarray, expect_length: int | None, charset: str | None, name: str) -> dict:
+        allowed = _allowed(charset)
+        if expect_length is not None and not 1 <= expect_length <= 100:
+            raise ValueError(f"expect_length must be between 1 and 100, got {expect_length}")
+        image = _check(image, name)
+        found = candidates(image)
+        if found is None:
+            return _result("", None, True, "not_a_digit", [])
+        atoms, spans, canonical, factor = found
+        probs = self.classifier.predict_proba(canonical)  # (E, K), one batched call
+        return self._decide(atoms, spans, probs, allowed, expect_length, image.shape[:2], factor)
+
+    def _decide(self, atoms: Atoms, spans: Spans, probs: np.ndarray, allowed: np.ndarray,
+                expect_length: int | None, shape: tuple[int, int], factor: int) -> dict:
+        """The best path through the candidates, and the answer it gives; boxes in the pixels of the image
+        of size `shape` (H, W), `factor` times the working resolution."""
+        with np.errstate(divide="ignore"):
+            # Each candidate as each digit: the classifier's log-probability that it is that digit, plus the
+            # log-odds that a span of its shape is that whole digit (the segmentation prior). Odds, not
+            # probabilities: a segmentation claims its spans are whole and every other candidate is not, so
+            # its probability is a constant times the product of its spans' odds, whatever their number.
+            digit_logp = np.log(probs[:, :10]) + PRIOR_WEIGHT * self.prior.log_odds(spans.shape)  # (E, 10)
+        digit_logp = np.where(allowed[None, :], digit_logp, -np.inf)
+        best_digit = digit_logp.argmax(axis=1)
+        n, e = len(atoms), len(spans)
+        # Edges: each candidate read as its best allowed digit; each atom read as nothing (skipped, at a
+        # cost that grows with its ink); with an 11-class model, each candidate read as "not a digit".
+        tall = (atoms.boxes[:, 3] - atoms.boxes[:, 1]) >= 0.5 * atoms.line_height
+        reference = float(np.median(atoms.mass[tall])) if tall.any() else float(atoms.mass.max())
+        skip = SKIP_COST * np.minimum(1.0, atoms.mass / reference)
+        starts = [spans.index[:, 0], np.arange(n)]
+        ends = [spans.index[:, 1], np.arange(1, n + 1)]
+        scores = [digit_logp[np.arange(e), best_digit], skip]
+        is_digit = [np.ones(e, bool), np.zeros(n, bool)]
+        if probs.shape[1] > NOT_A_DIGIT:
+            with np.errstate(divide="ignore"):
+                scores.append(np.log(probs[:, NOT_A_DIGIT]))
+            starts.append(spans.index[:, 0])
+            ends.append(spans.index[:, 1])
+            is_digit.append(np.zeros(e, bool))
+        starts, ends, scores, is_digit = map(np.concatenate, (starts, ends, scores, is_digit))
+
+        path = best_path(n, starts, ends, scores, is_digit, expect_length)
+        length_missed = path is None
+        if length_missed:
+            path = best_path(n, starts, ends, scores, is_digit)
+        chosen = [e for e in path if is_digit[e]]  # edges < len(spans) are the digit readings
+        if not chosen:
+            return _result("", None, True, "not_a_digit", [])
+
+        rows = probs[chosen]  # (L, K)
+        answers = best_digit[chosen]
+        confidences = rows[np.arange(len(chosen)), answers]
+        # A digit stands when the classifier's reject rule accepts it and nothing else (another digit, a
+        # digit outside the charset, "not a digit") is more probable.
+        unsure = self.classifier.is_uncertain(rows) | (rows.argmax(axis=1) != answers)
+        h, w = shape
+        digits = []
+        for e, digit, confidence in zip(chosen, answers, confidences, strict=True):
+            x0, y0, x1, y1 = spans.boxes[e] * factor
+            box = [int(x0), int(y0), int(min(x1, w)), int(min(y1, h))]
+            digits.append({"digit": int(digit), "box": box, "confidence": round(float(confidence), 6),
+                           "probabilities": [round(float(v), 6) for v in probs[e, :10]]})
+        text = "".join(str(d["digit"]) for d in digits)
+        rejected = bool(unsure.any()) or length_missed
+        # Mostly doubtful readings are no number at all (a row of letters), not a number with a doubtful digit.
+        reason = ("not_a_digit" if unsure.sum() >= max(2, len(unsure) // 2 + 1) else "uncertain") if rejected else None
+        return _result(text, round(float(np.prod(confidences)), 6), rejected, reason, digits)
+
+
+def candidates(image: np.ndarray) -> tuple[Atoms, Spans, np.ndarray, int] | None:
+    """The candidate digits of a checked image: its atoms, the spans of atoms that could be digits, each
+    span as an MNIST-style digit (E, 28, 28) uint8, and the factor from the working resolution to the
+    image's pixels. None when the image holds no ink."""
+    image, factor = _working_resolution(image)
+    ink = ink_map(clean_scene(image))
+    if float(ink.sum()) < MIN_INK_MASS:
+        return None
+    atoms = find_atoms(ink)
+    spans = candidate_spans(atoms)
+    if len(spans) == 0:
+        return None
+    canonical = np.stack([to_mnist(render_span(ink, atoms, span, box))
+                          for span, box in zip(spans.index, spans.boxes, strict=True)])
+    return atoms, spans, canonical, factor
+
+
+def _allowed(charset: str | None) -> np.ndarray:
+    """(10,) bool mask of the digits a charset allows."""
+    if charset is None:
+        return np.ones(10, bool)
+    if not charset or any(c not in DIGITS for c in charset):
+        raise ValueError(f"charset must be a non-empty string of the digits 0-9, got {charset!r}")
+    return np.array([d in charset for d in DIGITS])

@@ -1,0 +1,88 @@
+"""Before the ink map: what a photo adds to a page of digits and ``preprocess.ink_map`` does not expect.
+
+ink_map takes the paper to be one level, read off the border, and the ink to be whatever departs from it
+on one side. Uneven lighting breaks the first assumption (a gradient passes for ink), and a strong straight
+line (the frame of a sign, a door's edge, a ruled line) can outweigh the digits and win the choice of
+polarity. ``clean_scene`` fits the paper (a smooth surface), paints the rules over with it and levels
+the lighting; evenly lit images without rules come back untouched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..preprocess import _border
+
+# Lighting is levelled when the paper varies across the image by more than this many grey levels; below
+# it, ink_map's single paper level is exact enough.
+LIGHTING_TOLERANCE = 12.0
+PAPER_SAMPLES = 20_000  # pixels, on a regular grid, that the paper surface is fitted to
+PAPER_ROUNDS = 10
+
+# A rule is a straight horizontal or vertical line across the image: a row (column) where at least
+# RULE_COVERAGE of the pixels stand out from the pixels RULE_REACH away on both sides of it by more than
+# RULE_CONTRAST grey levels (in some colour channel). Comparing with near neighbours makes the test blind
+# to lighting; asking for nearly the whole row makes it blind to digits, which never cross a whole image.
+RULE_COVERAGE = 0.9
+RULE_REACH = 6  # pixels: rules up to about this thick
+RULE_CONTRAST = 15.0
+RULE_MARGIN = 2  # rows (columns) beside a rule that go with it: its soft edges after blur and JPEG
+
+
+def _rules(pixels: np.ndarray, axis: int) -> np.ndarray:
+    """(n,) True for the rows (axis 0) or columns (axis 1) of `pixels` (H, W, C) that a rule runs along."""
+    n = pixels.shape[axis]
+    reach = min(RULE_REACH, n - 1)
+    index = np.arange(n)
+    # Each pixel against both neighbours `reach` away (just the one at the image's edges; on an image too
+    # small for either, the farthest pixel there is).
+    before = np.take(pixels, np.where(index >= reach, index - reach, np.minimum(index + reach, n - 1)), axis=axis)
+    after = np.take(pixels, np.where(index + reach < n, index + reach, np.maximum(index - reach, 0)), axis=axis)
+    contrast = np.minimum(np.abs(pixels - before).max(axis=2), np.abs(pixels - after).max(axis=2))  # (H, W)
+    lines = (contrast > RULE_CONTRAST).mean(axis=1 - axis) >= RULE_COVERAGE
+    return ndimage.binary_dilation(lines, np.ones(2 * RULE_MARGIN + 1, bool)) if lines.any() else lines
+
+
+def _quadratic(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The terms of a quadratic surface at (u, v): shape (..., 6)."""
+    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=-1)
+
+
+def _paper_surface(pixels: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """(H, W, C) paper colour: a quadratic surface per channel, fitted to the `usable` pixels, of which the
+    paper is the majority."""
+    h, w = usable.shape
+    step = max(1, int(np.sqrt(h * w / PAPER_SAMPLES)))
+    ys, xs = np.mgrid[0:h:step, 0:w:step].reshape(2, -1)
+    keep = usable[ys, xs]
+    ys, xs = ys[keep], xs[keep]
+    values = pixels[ys, xs].astype(np.float64)  # (S, C)
+    design = _quadratic(xs / w - 0.5, ys / h - 0.5)  # (S, 6)
+    # Least absolute deviations (iteratively reweighted least squares): the ink and any other outlier pull
+    # on the fit with a bounded force, however far from the paper they are.
+    weights = np.ones(len(ys))
+    for _ in range(PAPER_ROUNDS):
+        a = design * weights[:, None]
+        coef = np.linalg.solve(a.T @ design + 1e-6 * np.eye(6), a.T @ values)  # (6, C)
+        residual = np.abs(values - design @ coef).max(axis=1)  # (S,)
+        weights = 1 / np.maximum(residual, 1.0)
+    gu, gv = np.meshgrid(np.arange(w) / w - 0.5, np.arange(h) / h - 0.5)
+    return (_quadratic(gu, gv) @ coef).astype(np.float32)
+
+
+def clean_scene(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 -> the same, rules painted over with the paper and the lighting levelled."""
+    h, w = image.shape[:2]
+    pixels = image.reshape(h, w, -1).astype(np.float32)  # (H, W, C)
+    rules = _rules(pixels, 0)[:, None] | _rules(pixels, 1)[None, :]  # (H, W)
+    border = np.stack([_border(pixels[..., c]) for c in range(pixels.shape[2])], axis=1)
+    low, high = np.percentile(border, [10, 90], axis=0)
+    even = (high - low).max() < LIGHTING_TOLERANCE  # noise and a few strokes aside
+    if (even and not rules.any()) or rules.all():
+        return image
+    paper = _paper_surface(pixels, ~rules)
+    pixels[rules] = paper[rules]
+    if (paper.max(axis=(0, 1)) - paper.min(axis=(0, 1))).max() >= LIGHTING_TOLERANCE:
+        pixels += paper.mean(axis=(0, 1)) - paper
+    return np.clip(np.round(pixels), 0, 255).astype(np.uint8).reshape(image.shape)

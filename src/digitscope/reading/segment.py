@@ -1,0 +1,234 @@
+"""Ink -> atoms -> candidate digits: over-segmentation of a row of handwriting.
+
+An atom is a piece of ink no digit is expected to straddle: a connected component, or a part of a wide
+component (touching digits) between two candidate cuts. A cut is a seam, the top-to-bottom path through
+the component that crosses the least ink (it runs through the paper between touching digits and crosses
+only where they meet), and cuts are placed generously, because a wrong cut costs little: the path search
+can read the atoms on both sides as one digit again. A candidate digit is a span of consecutive atoms (a
+digit broken in two, a touching pair cut apart) whose size fits a digit of the row; the best path through
+the candidates decides (``path.best_path``).
+
+Sizes are relative to the row's line height (the height of its tallest heavy piece of ink), and widths are
+measured along the writing's slant, so the rules hold from 28-pixel MNIST sequences to slanted handwriting
+and phone photos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+# --- the line height: the height of the tallest heavy component (a detached bar of a 5 is not one)
+HEAVY_COMPONENT = 0.5  # of the heaviest component's ink mass
+
+# --- cuts into touching digits
+CUT_WIDTH = 1.0  # components wider than this (x line height) may hold more than one digit
+CUT_MARGIN = 0.2  # no cut closer than this to either end of a component: the slivers would be no digit
+CUT_SPACING = 0.15  # nor closer than this to another cut
+CUTS_PER_HEIGHT = 3.0  # at most this many cuts per line height of component width
+SEAM_DRIFT = 0.02  # cost of a cut's step aside, against 1 per pixel of full-strength ink it crosses
+
+# --- the writing's slant: shears tried, dx per dy, in steps of SLANT_STEP
+MAX_SLANT = 0.5
+SLANT_STEP = 0.1
+
+# --- which spans of atoms are candidate digits
+MAX_ATOMS = 4  # atoms per digit at most
+MAX_WIDTH = 1.4  # a digit is at most this wide (slanted MNIST digits reach ~1.3)
+MIN_HEIGHT = 0.35  # a digit is at least this tall (a fragment shorter than this is only part of one)
+MAX_GAP = 0.35  # the pieces of one digit are never further apart than this
+
+
+@dataclass
+class Atoms:
+    labels: np.ndarray  # (H, W) int32: 0 paper, a + 1 for atom a; atoms numbered left to right
+    boxes: np.ndarray  # (n, 4) int64: x0, y0, x1, y1 (exclusive)
+    extent: np.ndarray  # (n, 2) float64: left and right edge along the slant (x + slant * (y - centre))
+    cut_ink: np.ndarray  # (n, 2) float64: ink crossed by the cut on its left / right, in line heights; NaN: no cut
+    mass: np.ndarray  # (n,) float64 ink mass
+    line_height: float  # pixels
+    slant: float  # dx per dy of the writing's strokes
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+@dataclass
+class Spans:
+    """Candidate digits: atoms index[e, 0]..index[e, 1]-1 together, and their shape."""
+
+    index: np.ndarray  # (E, 2) int64 start, end
+    boxes: np.ndarray  # (E, 4) int64 union boxes
+    shape: np.ndarray  # (E, len(SHAPE)) float64, see SHAPE
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+# What a span's shape is described by, sizes in line heights: its width along the slant and height; the
+# widest paper gap between its atoms; how many atoms; and the ink crossed by the cut on its left and right
+# (0 where it begins or ends a component).
+SHAPE = ("width", "height", "gap", "atoms", "cut_left", "cut_right")
+
+
+def _boxes(labels: np.ndarray, count: int) -> np.ndarray:
+    """(count, 4) boxes of labels 1..count, from ndimage.find_objects."""
+    slices = ndimage.find_objects(labels, count)
+    return np.array([(s[1].start, s[0].start, s[1].stop, s[0].stop) for s in slices], np.int64).reshape(-1, 4)
+
+
+def _slant(ys: np.ndarray, xs: np.ndarray, weights: np.ndarray) -> float:
+    """The shear (dx per dy) that makes the strokes most vertical: the one whose vertical projection is the
+    most peaked (largest sum of squares), the classic deslanting criterion."""
+    shears = np.arange(-MAX_SLANT, MAX_SLANT + 1e-9, SLANT_STEP)  # (S,)
+    yc = ys.mean()
+    sheared = np.round(xs[None, :] + shears[:, None] * (ys[None, :] - yc)).astype(np.int64)  # (S, P)
+    sheared -= sheared.min()
+    width = int(sheared.max()) + 1
+    # One bincount for all shears: offset each shear's bins by its row.
+    profiles = np.bincount((sheared + width * np.arange(len(shears))[:, None]).ravel(),
+                           weights=np.broadcast_to(weights, sheared.shape).ravel(),
+                           minlength=width * len(shears)).reshape(len(shears), width)
+    return float(shears[np.argmax((profiles ** 2).sum(axis=1))])
+
+
+def _seams(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every top-to-bottom path through one component's ink (H, W), each the cheapest ending at its bottom
+    column: a step goes down one row and at most one column aside, and costs the ink it enters plus
+    SEAM_DRIFT per column aside. Between two touching digits the cheapest path runs through paper and
+    crosses the ink only where they touch, however their strokes lie side by side or curl round (a vertical
+    cut there would cut a stroke along its length). Returns (W, H) columns of each path and (W,) the ink
+    each crosses (in pixels of full-strength ink)."""
+    h, w = ink.shape
+    cost = ink / 255.0
+    total = cost[0].copy()  # (W,) cheapest path cost to each column of the current row
+    moves = np.zeros((h, w), np.int8)  # -1, 0, +1: where each row's path came from
+    for y in range(1, h):
+        left = np.concatenate([[np.inf], total[:-1]]) + SEAM_DRIFT
+        right = np.concatenate([total[1:], [np.inf]]) + SEAM_DRIFT
+        options = np.stack([left, total, right])  # (3, W)
+        best = options.argmin(axis=0)
+        moves[y] = best - 1
+        total = options[best, np.arange(w)] + cost[y]
+    paths = np.empty((w, h), np.int64)
+    paths[:, -1] = np.arange(w)
+    for y in range(h - 1, 0, -1):
+        paths[:, y - 1] = paths[:, y] + moves[y, paths[:, y]]
+    crossed = cost[np.arange(h)[None, :], paths].sum(axis=1)
+    return paths, crossed
+
+
+def _cuts(ink: np.ndarray, line_height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cuts across one wide component (its ink (H, W), zero off the component): the seams that cross the
+    least ink, at least CUT_SPACING apart and CUT_MARGIN from either end. Returns (K, H) columns of each
+    cut, left to right, and (K,) the ink each crosses."""
+    paths, crossed = _seams(ink)
+    h, w = ink.shape
+    centre = paths.mean(axis=1)  # (W,) where each seam runs, on average
+    columns = np.flatnonzero(ink.any(axis=0))
+    margin, spacing = CUT_MARGIN * line_height, CUT_SPACING * line_height
+    inner = (centre >= columns[0] + margin) & (centre <= columns[-1] - margin)
+    limit = max(1, int(CUTS_PER_HEIGHT * len(columns) / line_height))
+    chosen: list[int] = []
+    for x in np.flatnonzero(inner)[np.argsort(crossed[inner], kind="stable")]:
+        if all(abs(centre[x] - centre[c]) >= spacing for c in chosen):
+            chosen.append(int(x))
+            if len(chosen) == limit:
+                break
+    chosen = sorted(chosen, key=lambda c: centre[c])
+    return paths[chosen], crossed[chosen]
+
+
+def find_atoms(ink: np.ndarray) -> Atoms:
+    """(H, W) float ink map (0 = paper, bright ink) -> atoms, left to right."""
+    components, count = ndimage.label(ink > 0, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return Atoms(np.zeros(ink.shape, np.int32), np.zeros((0, 4), np.int64), np.zeros((0, 2)), np.zeros((0, 2)),
+                     np.zeros(0), 0.0, 0.0)
+    ys, xs = np.nonzero(components)  # every inked pixel, (P,)
+    comp = components[ys, xs] - 1  # (P,) component of each pixel
+    weights = ink[ys, xs].astype(np.float64)
+    boxes = _boxes(components, count)
+    mass = np.bincount(comp, weights=weights, minlength=count)
+
+    heavy = mass >= HEAVY_COMPONENT * mass.max()
+    line_height = float(np.max(boxes[heavy, 3] - boxes[heavy, 1]))
+    # Geometry along the slant: upright digits side by side, whatever the writer's slant.
+    slant = _slant(ys, xs, weights)
+    along = xs + slant * (ys - ys.mean())  # (P,)
+
+    # Pieces: 0 for an uncut component; for a cut one, the number of cuts to the pixel's left.
+    piece = np.zeros(len(ys), np.int64)
+    index = np.arange(1, count + 1)
+    width = ndimage.maximum(along, comp + 1, index) - ndimage.minimum(along, comp + 1, index) + 1  # (count,)
+    crossings = {}  # component -> (K,) ink crossed by each of its cuts
+    for c in np.flatnonzero(width > CUT_WIDTH * line_height):
+        x0, y0, x1, y1 = boxes[c]
+        own = np.where(components[y0:y1, x0:x1] == c + 1, ink[y0:y1, x0:x1], 0)
+        cuts, crossings[c] = _cuts(own, line_height)  # (K, rows) columns of each cut
+        sel = np.flatnonzero(comp == c)
+        piece[sel] = (xs[sel][None, :] - x0 >= cuts[:, ys[sel] - y0]).sum(axis=0)
+
+    stride = ink.shape[1] + 1
+    keys, atom = np.unique(comp * stride + piece, return_inverse=True)  # one key per (component, piece)
+    n = len(keys)
+    # The ink a piece's left and right cuts cross, in line heights; NaN where the piece ends the component.
+    cut_ink = np.full((n, 2), np.nan)
+    for k, (c, p) in enumerate(zip(keys // stride, keys % stride, strict=True)):
+        if c in crossings:
+            cut_ink[k] = [crossings[c][p - 1] if p > 0 else np.nan,
+                          crossings[c][p] if p < len(crossings[c]) else np.nan]
+    cut_ink /= line_height
+    atom_mass = np.bincount(atom, weights=weights, minlength=n)
+    centre = np.bincount(atom, weights=weights * along, minlength=n) / atom_mass
+    order = np.argsort(centre, kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    atom = rank[atom]
+    labels = np.zeros(ink.shape, np.int32)
+    labels[ys, xs] = atom + 1
+    index = np.arange(1, n + 1)
+    extent = np.stack([ndimage.minimum(along, atom + 1, index), ndimage.maximum(along, atom + 1, index) + 1], 1)
+    return Atoms(labels, _boxes(labels, n), extent, cut_ink[order], np.bincount(atom, weights=weights, minlength=n),
+                 line_height, slant)
+
+
+def candidate_spans(atoms: Atoms) -> Spans:
+    """Spans of consecutive atoms that could together be one digit: not too many atoms, not too wide, not
+    too short, no wide gap inside."""
+    h = atoms.line_height
+    cut_ink = np.nan_to_num(atoms.cut_ink)
+    index, boxes, shape = [], [], []
+    for i in range(len(atoms)):
+        x0, y0, x1, y1 = atoms.boxes[i]
+        left, right = atoms.extent[i]
+        widest_gap = 0.0
+        for j in range(i + 1, min(len(atoms), i + MAX_ATOMS) + 1):
+            if j > i + 1:
+                widest_gap = max(widest_gap, atoms.extent[j - 1, 0] - right)
+                if widest_gap > MAX_GAP * h:
+                    break
+                left, right = min(left, atoms.extent[j - 1, 0]), max(right, atoms.extent[j - 1, 1])
+                if right - left > MAX_WIDTH * h:
+                    break
+                nx0, ny0, nx1, ny1 = atoms.boxes[j - 1]
+                x0, y0, x1, y1 = min(x0, nx0), min(y0, ny0), max(x1, nx1), max(y1, ny1)
+            if y1 - y0 >= MIN_HEIGHT * h:
+                index.append((i, j))
+                boxes.append((x0, y0, x1, y1))
+                shape.append(((right - left) / h, (y1 - y0) / h, max(widest_gap, 0.0) / h, j - i,
+                              cut_ink[i, 0], cut_ink[j - 1, 1]))
+    return Spans(np.array(index, np.int64).reshape(-1, 2), np.array(boxes, np.int64).reshape(-1, 4),
+                 np.array(shape, np.float64).reshape(-1, len(SHAPE)))
+
+
+def render_span(ink: np.ndarray, atoms: Atoms, span: tuple[int, int], box: np.ndarray, pad: int = 2) -> np.ndarray:
+    """The ink of atoms span[0]..span[1]-1 alone, cropped to their box with `pad` pixels of paper: (h, w) uint8."""
+    x0, y0, x1, y1 = box
+    labels = atoms.labels[y0:y1, x0:x1]
+    mine = (labels > span[0]) & (labels <= span[1])
+    crop = np.where(mine, ink[y0:y1, x0:x1], 0)
+    # Paper all round: to_mnist reads the paper level off the border.
+    return np.pad(np.round(crop).astype(np.uint8), pad)

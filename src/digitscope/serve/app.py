@@ -1,0 +1,194 @@
+"""The web app: the page at ``/``, the HTTP API under ``/v1``, OpenAPI at ``/docs`` (served offline).
+
+The model and the reader are loaded once, when the app is made, on the fastest backend available; the
+work of each request (decoding, preprocessing, the network) runs in a worker thread, so a slow image
+never holds up the others.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from fastapi import FastAPI, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..classifier import DigitClassifier
+from ..imageio import ImageError
+from ..preprocess import to_mnist
+from .errors import ApiError, image_error, install_error_handlers
+from .limits import MAX_IMAGES, BodyLimit
+from .schemas import (
+    Classification,
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    ModelsResponse,
+    ReadDigit,
+    ReadRequest,
+    ReadResponse,
+)
+from .uploads import Upload, read_uploads
+
+if TYPE_CHECKING:
+    from ..reading import Reader
+
+STATIC = Path(__file__).parent / "static"
+# The page takes nothing from elsewhere: scripts, styles and requests stay on this server.
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
+                                           "style-src 'self'; script-src 'self'; connect-src 'self'",
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 413, 415, 422, 500)}
+# Paper kept around a digit's box when it is classified alone, as a share of the box's longer side.
+BOX_MARGIN = 0.2
+
+
+def _body_doc(schema: type, what: str) -> dict:
+    """The two ways to send images, for /docs: a multipart upload and JSON (the route parses both itself)."""
+    multipart = {"type": "object", "required": ["file"],
+                 "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                         "description": what}}}
+    return {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": multipart},
+        "application/json": {"schema": schema.model_json_schema()}}}}
+
+
+def create_app(model: str = "default") -> FastAPI:
+    """The app serving ``model`` (a bundled name or a saved model path)."""
+    from ..reading import Reader
+
+    classifier = DigitClassifier.load(model)
+    classifier.logits(np.zeros((1, 28, 28), np.uint8))  # build the backend now, not on the first request
+    reader = Reader(classifier)
+    started = time.monotonic()
+
+    app = FastAPI(title="digitscope", version=__version__, docs_url=None, redoc_url=None,
+                  description="Read handwritten digits and whole numbers. Send images as multipart field `file` "
+                              "or as base64 in JSON; every error is JSON `{status, error, message}`.")
+    app.state.classifier = classifier
+    app.add_middleware(BodyLimit)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _mount_docs(app)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+
+    @app.get("/healthz", response_model=Health, summary="Is the server up, and on which model")
+    def healthz() -> Health:
+        return Health(status="ok", model=model, backend=classifier.backend.name,
+                      uptime_s=round(time.monotonic() - started, 1))
+
+    @app.get("/v1/models", response_model=ModelsResponse, summary="The model this server answers with")
+    def models() -> ModelsResponse:
+        return ModelsResponse(models=[model_info(model, classifier)])
+
+    @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS,
+              openapi_extra=_body_doc(ClassifyRequest, f"one image per part, up to {MAX_IMAGES}"),
+              summary="One digit per image, for one image or a batch")
+    async def classify(request: Request) -> ClassifyResponse:
+        """Each image is one digit, in any size or polarity. An image that cannot be read gets `reason: error`
+        and the others are still answered; when no image can be read, the request fails with the first
+        image's status (400, 413 or 415)."""
+        uploads = await read_uploads(request, ClassifyRequest, "images")
+        return ClassifyResponse(model=model, results=await run_in_threadpool(classify_uploads, classifier, uploads))
+
+    @app.post("/v1/read", response_model=ReadResponse, responses=ERRORS,
+              openapi_extra=_body_doc(ReadRequest, "one image"),
+              summary="The whole number written in one image, with a box on each digit")
+    async def read(request: Request,
+                   length: int | None = Query(None, ge=1, le=100, description="the number has exactly this many "
+                                                                             "digits"),
+                   charset: str | None = Query(None, pattern="^[0-9]{1,10}$", description="the digits it may "
+                                                                                        "contain, e.g. 01")
+                   ) -> ReadResponse:
+        uploads = await read_uploads(request, ReadRequest, "image")
+        if len(uploads) != 1:
+            raise ApiError(422, f"/v1/read takes one image, not {len(uploads)}; /v1/classify takes many")
+        return await run_in_threadpool(read_upload, reader, classifier, uploads[0], length, charset)
+
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI from the swagger-ui-bundle package instead of a CDN: /docs works offline."""
+    import swagger_ui_bundle
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="digitscope API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")
+
+
+def model_info(name: str, classifier: DigitClassifier) -> ModelInfo:
+    card = classifier.card
+    return ModelInfo(name=name, arch=card["arch"], parameters=card.get("parameters"), backend=classifier.backend.name,
+                     temperature=classifier.temperature, reject_threshold=(card.get("reject") or {}).get("threshold"),
+                     val_accuracy=card.get("metrics", {}).get("selected", {}).get("val_accuracy"),
+                     code_version=card.get("code_version"))
+
+
+def classify_uploads(classifier: DigitClassifier, uploads: list[Upload]) -> list[Classification]:
+    """Decode and preprocess each upload, classify the readable ones in one batch; per-image errors in place."""
+    results: list[Classification | None] = []
+    digits, where, failures = [], [], []
+    for upload in uploads:
+        try:
+            digits.append(to_mnist(upload.decode()))
+        except ApiError as exc:
+            failures.append(exc)
+            results.append(Classification(file=upload.name, digit=None, confidence=None, probabilities=None,
+                                          rejected=True, reason="error", error=exc.message))
+            continue
+        where.append(len(results))
+        results.append(None)
+    if not digits:
+        raise failures[0]
+    answers = classifier.classify(np.stack(digits), [uploads[i].name for i in where])
+    for slot, answer in zip(where, answers, strict=True):
+        results[slot] = Classification(**answer.to_dict())
+    return results
+
+
+def read_upload(reader: Reader, classifier: DigitClassifier, upload: Upload, length: int | None,
+                charset: str | None) -> ReadResponse:
+    """The reader's result for one upload, each digit with the probabilities behind it where they agree."""
+    image = upload.decode()
+    try:
+        result = reader.read(image, expect_length=length, charset=charset)
+    except ImageError as exc:  # an image the reader cannot use: too small or too large to hold a number
+        raise image_error(exc) from exc
+    boxes = [[int(v) for v in d["box"]] for d in result["digits"]]
+    given = [d.get("probabilities") for d in result["digits"]]
+    found = digit_probabilities(classifier, image, boxes) if None in given else given
+    digits = [ReadDigit(digit=int(d["digit"]), box=box, confidence=float(d["confidence"]),
+                        probabilities=p if p is not None and int(np.argmax(p)) == int(d["digit"]) else None)
+              for d, box, p in zip(result["digits"], boxes, found, strict=True)]
+    return ReadResponse(text=result["text"], confidence=result["confidence"], rejected=bool(result["rejected"]),
+                        reason=result.get("reason"), digits=digits)
+
+
+def digit_probabilities(classifier: DigitClassifier, image: np.ndarray, boxes: list[list[int]]) -> list[list[float]]:
+    """Each box classified alone, for the page's top-3 bars where the reader gives no probabilities: the box
+    with a margin of paper around it (to_mnist finds the paper at the border), in one batched call."""
+    if not boxes:
+        return []
+    h, w = image.shape[:2]
+    crops = []
+    for x0, y0, x1, y1 in boxes:
+        margin = max(2, round(BOX_MARGIN * max(x1 - x0, y1 - y0)))
+        crops.append(to_mnist(image[max(0, y0 - margin):min(h, y1 + margin), max(0, x0 - margin):min(w, x1 + margin)]))
+    probs = classifier.predict_proba(np.stack(crops))  # (L, K)
+    return [[round(float(v), 6) for v in row[:10]] for row in probs]

@@ -1,0 +1,163 @@
+"""ONNX export and the inference backends: the exported graph answers like PyTorch, for single models and
+ensembles, and the fast backend is chosen where it can run."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from drawn_digits import SHAPES, drawing
+from typer.testing import CliRunner
+
+import digitscope
+from digitscope.cli import app
+from digitscope.export import PARITY_TOLERANCE, export_onnx
+from digitscope.models import create_model
+from digitscope.preprocess import to_mnist
+from digitscope.saved import save_model
+
+
+def digits() -> np.ndarray:
+    """(N, 28, 28) uint8: drawn digits through the one preprocessing path, blanks, and noise."""
+    drawn = [to_mnist(np.asarray(drawing(d))) for d in "01247"]
+    noise = np.random.default_rng(0).integers(0, 256, (59, 28, 28), dtype=np.uint8)
+    return np.concatenate([np.stack(drawn), np.zeros((1, 28, 28), np.uint8), noise])
+
+
+@pytest.fixture
+def ensemble_path(tmp_path):
+    """A saved two-member ensemble with a calibration temperature, as `ensemble combine` writes one."""
+    torch.manual_seed(0)
+    members = [{"arch": "quicknet", "arch_kwargs": {"width": 8}}, {"arch": "lenet5", "arch_kwargs": {}}]
+    model = create_model("ensemble", members=members)
+    save_model(tmp_path / "ens", model, {"arch": "ensemble", "arch_kwargs": {"members": members, "num_classes": 10},
+                                         "calibration": {"temperature": 0.5}})
+    return tmp_path / "ens"
+
+
+def max_difference(model: str, images: np.ndarray) -> float:
+    reference = digitscope.load(model, backend="torch").predict_proba(images)
+    return float(np.abs(digitscope.load(model, backend="onnxruntime").predict_proba(images) - reference).max())
+
+
+def test_onnxruntime_gives_the_probabilities_and_answers_of_pytorch_for_the_default_model():
+    images, names = digits(), [str(i) for i in range(len(digits()))]
+    fast, reference = digitscope.load("default", backend="onnxruntime"), digitscope.load("default", backend="torch")
+    assert np.abs(fast.predict_proba(images) - reference.predict_proba(images)).max() <= PARITY_TOLERANCE
+    decisions = [[(p.digit, p.rejected, p.reason) for p in c.classify(images, names)] for c in (fast, reference)]
+    assert decisions[0] == decisions[1]
+    assert list(fast.predict(images[:5])) == [0, 1, 2, 4, 7]
+
+
+def test_onnxruntime_gives_the_probabilities_of_pytorch_for_an_ensemble(ensemble_path):
+    assert max_difference(str(ensemble_path), digits()) <= PARITY_TOLERANCE
+
+
+def test_exported_file_takes_any_batch_of_uint8_digits_and_carries_the_calibration(ensemble_path, tmp_path):
+    out = tmp_path / "ens.onnx"
+    result = CliRunner().invoke(app, ["export", "--model", str(ensemble_path), "--format", "onnx", "--out", str(out),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["arch"] == "ensemble" and report["parity_max_probability_difference"] <= PARITY_TOLERANCE
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (graph_input,) = session.get_inputs()
+    assert graph_input.name == "images" and graph_input.type == "tensor(uint8)"
+    images = digits()
+    expected = digitscope.load(str(ensemble_path), backend="torch").logits(images)
+    for n in (1, 7, len(images)):  # the batch dimension is free
+        (logits,) = session.run(None, {"images": images[:n, None]})
+        assert logits.shape == (n, 10)
+        np.testing.assert_allclose(logits, expected[:n], atol=1e-4)
+    card = json.loads({p.key: p.value for p in onnx.load(str(out)).metadata_props}["digitscope_card"])
+    assert card["calibration"]["temperature"] == 0.5 and card["arch"] == "ensemble"
+
+
+def test_float_input_export_takes_pixels_in_0_1(tmp_path):
+    out = tmp_path / "default-float.onnx"
+    result = CliRunner().invoke(app, ["export", "--out", str(out), "--input", "float32", "--json"])
+    assert result.exit_code == 0, result.output
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    images = digits()
+    (logits,) = session.run(None, {"images": images[:, None].astype(np.float32) / 255})
+    np.testing.assert_allclose(logits, digitscope.load("default", backend="torch").logits(images), atol=1e-3)
+
+
+def test_export_refuses_an_unknown_format_or_input_type(tmp_path):
+    result = CliRunner().invoke(app, ["export", "--format", "tflite", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "onnx" in result.output
+    result = CliRunner().invoke(app, ["export", "--input", "int16", "--out", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and "uint8" in result.output
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_auto_picks_onnxruntime_on_cpu_and_torch_for_mc_dropout():
+    assert digitscope.load("default").backend.name == "onnxruntime"
+    mc = digitscope.load("default", mc_samples=3)
+    assert mc.backend.name == "torch"
+    assert mc.predict_proba(digits()[:4]).shape == (4, 10)  # MC dropout still runs, on torch
+    with pytest.raises(ValueError, match="torch backend only"):
+        digitscope.load("default", mc_samples=3, backend="onnxruntime")
+
+
+def test_without_onnxruntime_auto_falls_back_to_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails, as when it is not installed
+    assert digitscope.load("default").backend.name == "torch"
+    with pytest.raises(ValueError, match="pip install onnxruntime"):
+        digitscope.load("default", backend="onnxruntime")
+
+
+def test_a_model_the_exporter_cannot_trace_faithfully_stays_on_torch():
+    # Latent-variant heads reshape by len(x), which the tracer freezes at its example's batch size (2).
+    kwargs = {"num_classes": 10, "width": 8, "variants": 3}
+    card = {"arch": "digitnet", "arch_kwargs": kwargs}
+    with pytest.warns(UserWarning, match="using torch"):
+        assert digitscope.DigitClassifier(create_model("digitnet", **kwargs), card).backend.name == "torch"
+    with pytest.raises(Exception, match="Reshape|disagrees with PyTorch"):
+        digitscope.DigitClassifier(create_model("digitnet", **kwargs), card, backend="onnxruntime").logits(digits())
+
+
+def drawn_dataset(n: int, seed: int):
+    """MNIST-style digits (white ink on black, 28 x 28) of the drawn shapes, at random sizes and places."""
+    from PIL import Image, ImageDraw
+
+    from digitscope import data
+
+    rng = np.random.default_rng(seed)
+    shapes = list(SHAPES)
+    labels = rng.integers(0, len(shapes), n)
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, k in enumerate(labels):
+        scale, dx, dy = rng.uniform(0.075, 0.095), rng.uniform(5, 9), rng.uniform(3, 6)
+        canvas = Image.new("L", (28, 28), 0)
+        pen = ImageDraw.Draw(canvas)
+        for stroke in SHAPES[shapes[k]]:
+            pen.line([(dx + x * scale, dy + y * scale) for x, y in stroke], fill=255, width=int(rng.integers(2, 4)))
+        images[i] = np.asarray(canvas)
+    return data.Arrays(images, np.array([int(shapes[k]) for k in labels], np.int64))
+
+
+def test_int8_export_is_calibrated_on_training_digits_and_checked_against_pytorch(data_home, tmp_path):
+    from digitscope import data
+
+    data.register(data.DatasetInfo(name="drawn", description="drawn digits for tests", splits=("train",),
+                                   fetch=lambda: {"train": drawn_dataset(1300, 0)}))
+    out = tmp_path / "int8.onnx"
+    result = CliRunner().invoke(app, ["export", "--quantize", "int8", "--calibration", "drawn:train", "--out",
+                                      str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["calibration"] == "drawn:train[:1000]" and report["agreement_with_pytorch"] >= 0.995
+    float32_bytes = len(export_onnx(digitscope.load("default", backend="torch").model))
+    assert report["bytes"] < 0.4 * float32_bytes  # int8 weights: about a quarter of the float32 graph
+    ops = {node.op_type for node in onnx.load(str(out)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    held_out = data.load("drawn:train")
+    (logits,) = session.run(None, {"images": held_out.images[1000:, None]})
+    assert (logits.argmax(1) == held_out.labels[1000:]).mean() > 0.9

@@ -1,0 +1,258 @@
+"""The Reader: whole numbers from images, a box on every digit, and refusals that say why."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
+from typer.testing import CliRunner
+
+import digitscope
+from digitscope.cli import app
+from digitscope.imageio import ImageError, ImageTooLargeError
+from digitscope.reading import Reader, synthetic
+from digitscope.reading.path import best_path
+from digitscope.reading.prior import SegmentPrior
+from digitscope.reading.reader import MAX_PIXELS
+
+# The first four digits of each class in mnist:test (never trained on), so the tests need no download.
+SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return Reader()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    with np.load(SAMPLE) as f:
+        return f["images"], f["labels"]
+
+
+def digit(digits, value: int, nth: int = 0) -> np.ndarray:
+    images, labels = digits
+    return images[np.flatnonzero(labels == value)[nth]]
+
+
+def write(parts: list[np.ndarray], gaps: list[int], scale: int = 2, margin: int = 12) -> np.ndarray:
+    """White-on-black MNIST digits, each cropped to its ink and enlarged, left to right with the given gaps
+    (negative: overlapping) between their ink: (H, W) uint8 in MNIST polarity, and their boxes."""
+    crops = []
+    for part in parts:
+        rows, cols = np.flatnonzero(part.any(1)), np.flatnonzero(part.any(0))
+        crop = Image.fromarray(part[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+        crops.append(np.array(crop.resize((crop.width * scale, crop.height * scale), Image.Resampling.BILINEAR)))
+    height = max(c.shape[0] for c in crops)
+    width = sum(c.shape[1] for c in crops) + sum(gaps)
+    canvas = np.zeros((height + 2 * margin, width + 2 * margin), np.uint8)
+    x, boxes = margin, []
+    for crop, gap in zip(crops, [0, *gaps], strict=True):
+        x += gap
+        y = margin + (height - crop.shape[0]) // 2
+        region = canvas[y:y + crop.shape[0], x:x + crop.shape[1]]
+        np.maximum(region, crop, out=region)
+        boxes.append([x, y, x + crop.shape[1], y + crop.shape[0]])
+        x += crop.shape[1]
+    return canvas, np.array(boxes)
+
+
+def iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union
+
+
+def assert_reads(result: dict, text: str, boxes=None, min_iou: float = 0.6) -> None:
+    assert result["text"] == text, result
+    assert [d["digit"] for d in result["digits"]] == [int(c) for c in text]
+    if boxes is not None:
+        for found, true in zip(result["digits"], boxes, strict=True):
+            assert iou(found["box"], true) >= min_iou, (found["box"], true)
+
+
+# --- the path search
+
+
+def test_best_path_on_a_hand_made_score_table():
+    # Three atoms. Read one by one: "1", "7", "1" (log-probabilities -0.1, -0.2, -0.1); atoms 0-1 together
+    # read as a "4" (-0.05); atoms 1-2 as a "9" (-2.0); atom 1 skipped costs -5.
+    starts = np.array([0, 1, 2, 0, 1, 1])
+    ends = np.array([1, 2, 3, 2, 3, 2])
+    scores = np.array([-0.1, -0.2, -0.1, -0.05, -2.0, -5.0])
+    is_digit = np.array([True, True, True, True, True, False])
+    # Best overall: the "4" then the last "1" (-0.15), better than three digits (-0.4).
+    assert best_path(3, starts, ends, scores, is_digit) == [3, 2]
+    # Exactly three digits: the only such path.
+    assert best_path(3, starts, ends, scores, is_digit, length=3) == [0, 1, 2]
+    # Exactly two: "4"+"1" (-0.15) beats "1"+"9" (-2.1) and "1", skip, "1" has only two digits too (-5.2).
+    assert best_path(3, starts, ends, scores, is_digit, length=2) == [3, 2]
+    # One digit cannot cover three atoms without skipping atom 0 or 2: no path.
+    assert best_path(3, starts, ends, scores, is_digit, length=1) is None
+
+
+def test_best_path_weighs_every_segmentation_not_a_greedy_one():
+    # Greedy left to right would take the confident first atom alone (-0.01) and be left with a poor rest
+    # (-3.0); the best segmentation reads atoms 0-1 as one digit (-0.5) and atom 2 alone (-0.1).
+    starts, ends = np.array([0, 1, 0, 2]), np.array([1, 3, 2, 3])
+    scores = np.array([-0.01, -3.0, -0.5, -0.1])
+    assert best_path(3, starts, ends, scores, np.ones(4, bool)) == [2, 3]
+
+
+def test_best_path_refuses_malformed_edges():
+    with pytest.raises(ValueError, match="start < end"):
+        best_path(2, np.array([1]), np.array([1]), np.array([0.0]), np.array([True]))
+
+
+# --- reading
+
+
+def test_reads_a_handwritten_string_of_mnist_test_digits(reader, digits):
+    strings = synthetic.freeform_strings(*digits, 3, seed=0, min_len=4, max_len=4)
+    exact = 0
+    for image, text, boxes in zip(strings.images, strings.texts, strings.boxes, strict=True):
+        result = reader.read(image)
+        assert 0 < result["confidence"] <= 1
+        assert result["confidence"] == pytest.approx(np.prod([d["confidence"] for d in result["digits"]]), abs=1e-5)
+        if not result["rejected"]:  # an answer given is right; a doubtful one (an open 0 like a 2) is refused
+            assert_reads(result, text, boxes)
+        exact += result["text"] == text
+    assert exact >= 2
+
+
+def test_reads_a_photo_like_house_number(reader, digits):
+    scenes = synthetic.house_number_scenes(*digits, 3, seed=0, min_len=4, max_len=4)
+    for image, text, boxes in zip(scenes.images, scenes.texts, scenes.boxes, strict=True):
+        assert_reads(reader.read(image), text, boxes, min_iou=0.5)  # blur widens the ink a little
+
+
+def test_splits_two_touching_digits(reader, digits):
+    for pair in ("47", "28", "72"):
+        image, boxes = write([digit(digits, int(pair[0]), 1), digit(digits, int(pair[1]), 2)], gaps=[-2])
+        assert ndimage.label(image > 0, np.ones((3, 3)))[1] == 1  # one piece of ink
+        assert_reads(reader.read(255 - image), pair, boxes)
+
+
+def test_merges_the_pieces_of_a_broken_digit(reader, digits):
+    image, _ = write([digit(digits, 2), digit(digits, 7), digit(digits, 4)], gaps=[20, 20])
+    five = digit(digits, 5)
+    # A 5 whose bar is lifted off its body: two pieces of ink, one digit.
+    broken = np.zeros((28, 28), np.uint8)
+    rows = np.flatnonzero(five.any(1))
+    cut = rows[0] + 5
+    broken[:cut - 2], broken[cut:] = five[2:cut], five[cut:]
+    image, boxes = write([digit(digits, 2), broken, digit(digits, 4)], gaps=[20, 20])
+    assert_reads(reader.read(255 - image), "254", boxes)
+
+
+def test_any_polarity_and_colour(reader, digits):
+    ink, boxes = write([digit(digits, d) for d in (6, 0, 9)], gaps=[14, 10])
+    alpha = ink[..., None] / 255.0
+    paper, pen = np.array([250, 220, 120]), np.array([30, 40, 170])  # blue ink on yellow paper
+    colour = np.round(paper * (1 - alpha) + pen * alpha).astype(np.uint8)
+    for image in (255 - ink, ink, colour):
+        assert_reads(reader.read(image), "609", boxes)
+
+
+def test_tolerates_a_little_rotation(reader, digits):
+    ink, _ = write([digit(digits, d, 1) for d in (4, 2, 1, 7)], gaps=[12, 12, 12], margin=30)
+    for angle in (-7, 7):
+        rotated = np.array(Image.fromarray(ink).rotate(angle, resample=Image.Resampling.BILINEAR))
+        assert reader.read(255 - rotated)["text"] == "4217"
+
+
+def test_a_row_of_letters_is_no_number(reader):
+    font = ImageFont.truetype(FONT, 40)
+    for word in ("hello", "xyz", "Main Street"):
+        image = Image.new("L", (40 + 28 * len(word), 70), 255)
+        ImageDraw.Draw(image).text((15, 10), word, fill=0, font=font)
+        result = reader.read(np.array(image))
+        assert result["rejected"] and result["reason"] in ("not_a_digit", "uncertain"), (word, result)
+
+
+def test_a_blank_page_is_no_number(reader):
+    for image in (np.full((60, 200), 255, np.uint8), np.zeros((30, 30, 3), np.uint8), np.full((8, 10), 9, np.uint8)):
+        assert reader.read(image) == {"text": "", "confidence": None, "rejected": True, "reason": "not_a_digit",
+                                      "digits": []}
+
+
+def test_hints_expected_length_and_charset(reader, digits):
+    image, _ = write([digit(digits, 4, 1), digit(digits, 7, 2)], gaps=[-2])
+    two = reader.read(255 - image, expect_length=2)
+    assert two["text"] == "47" and len(two["digits"]) == 2 and not two["rejected"]
+    # Six digits cannot be made of this ink: the best reading, refused.
+    six = reader.read(255 - image, expect_length=6)
+    assert six["rejected"] and six["text"] == "47"
+    # A charset without 7: the 7 must be read as something else, and that reading is not to be trusted.
+    limited = reader.read(255 - image, charset="012345")
+    assert limited["rejected"] and "7" not in limited["text"]
+    with pytest.raises(ValueError, match="charset"):
+        reader.read(255 - image, charset="0a")
+
+
+def test_bad_input_gets_a_clear_error(reader):
+    with pytest.raises(ImageError, match="too small"):
+        reader.read(np.zeros((0, 0), np.uint8))
+    with pytest.raises(ImageError, match="too small"):
+        reader.read(np.zeros((1, 1), np.uint8))
+    huge = np.broadcast_to(np.uint8(255), (50_000, 50_000))  # no memory behind it: the shape is checked first
+    with pytest.raises(ImageTooLargeError, match=f"{MAX_PIXELS:,}"):
+        reader.read(huge)
+    with pytest.raises(ImageError, match="uint8"):
+        reader.read(np.zeros((40, 40), np.float32))
+    with pytest.raises(ImageError, match=r"\(H, W, 3\)"):
+        reader.read(np.zeros((40, 40, 4), np.uint8))
+    rng = np.random.default_rng(0)
+    for shape in ((8, 8), (9, 13, 3), (10, 300)):  # small, odd sizes: an answer, never a crash
+        assert reader.read(rng.integers(0, 256, shape, dtype=np.uint8))["rejected"] in (True, False)
+
+
+def test_a_large_photo_is_read_at_working_resolution_with_boxes_in_its_pixels(reader, digits):
+    ink, boxes = write([digit(digits, d) for d in (8, 1)], gaps=[60], scale=45, margin=300)
+    assert ink.size > 2_000_000
+    result = reader.read(255 - ink)
+    assert_reads(result, "81", boxes)
+
+
+def test_exported_at_the_top_level():
+    assert digitscope.Reader is Reader
+
+
+def test_cli_read_json_and_a_bad_file(tmp_path, digits):
+    image, _ = write([digit(digits, 7), digit(digits, 3)], gaps=[16])
+    good, bad = tmp_path / "73.png", tmp_path / "broken.png"
+    Image.fromarray(255 - image).save(good)
+    bad.write_bytes(b"not an image")
+    out = CliRunner().invoke(app, ["read", str(good), str(bad), "--expect-length", "2", "--json"])
+    assert out.exit_code == 1
+    first, second = (json.loads(line) for line in out.stdout.strip().splitlines())
+    assert first["file"] == str(good) and first["text"] == "73" and len(first["digits"]) == 2
+    assert set(first["digits"][0]) >= {"digit", "box", "confidence"}
+    assert second["file"] == str(bad) and second["rejected"] and second["reason"] == "error"
+    assert "not a supported image" in second["error"]
+    human = CliRunner().invoke(app, ["read", str(good)])
+    assert human.exit_code == 0 and "73" in human.stdout
+
+
+# --- the segmentation prior
+
+
+def test_prior_prefers_a_whole_digit_to_a_sliver_or_a_pair(reader):
+    # width, height (line heights), gap, atoms, ink crossed by the left / right cut
+    whole = [0.7, 1.0, 0.0, 1, 0.0, 0.0]
+    sliver = [0.15, 0.9, 0.0, 1, 0.3, 0.3]  # a thin piece cut out of the middle of a component
+    pair = [1.4, 1.0, 0.0, 3, 0.0, 0.0]  # two digits' worth of width
+    odds = reader.prior.log_odds(np.array([whole, sliver, pair]))[:, 0]  # read as a 0
+    assert odds[0] > 0 > odds[1] and odds[0] > odds[2]
+
+
+def test_prior_from_another_segmentation_is_refused(tmp_path, reader):
+    card = {**reader.prior.card, "shape": ["width", "height"], "coef": [0.0], "intercept": 0.0}
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="refit"):
+        SegmentPrior.load(path)
