@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from .costs import min_cost_decision, parse_cost
-from .data.distractors import NOT_A_DIGIT
 from .export import Backend, create_backend, resolve_backend
+from .labels import NOT_A_DIGIT
 from .runtime import default_device
 from .saved import load_model
 

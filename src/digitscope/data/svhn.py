@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.io import loadmat
 
 from .cache import Arrays, DataUnavailableError, data_dir, download_first
 
@@ -25,6 +24,8 @@ SPLITS = tuple(FILES)
 
 def read_mat(path: Path) -> Arrays:
     """Read one SVHN .mat file into canonical arrays."""
+    from scipy.io import loadmat  # here, not at import: scipy.io costs every command half a second at start
+
     mat = loadmat(path, variable_names=("X", "y"))
     images = np.ascontiguousarray(np.transpose(mat["X"], (3, 0, 1, 2)), dtype=np.uint8)  # (N, 32, 32, 3)
     labels = mat["y"].reshape(-1).astype(np.int64)

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from .. import data
 from ..data import distractors
-from ..data.distractors import NOT_A_DIGIT
+from ..labels import NOT_A_DIGIT
 from ..preprocess import is_blank
 from .scores import SCORES, digit_confidence
 

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.special import softmax as _softmax
 
-from ..data.distractors import NOT_A_DIGIT
+from ..labels import NOT_A_DIGIT
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
