@@ -98,8 +98,26 @@ EXAMPLES: list[tuple[int, str, str, Callable[[np.ndarray], Image.Image], dict]] 
 ]
 
 
+def numbers(test) -> None:
+    """Whole numbers for `digitscope read`: a house-number-like photo of 4217 and a handwritten 4217 with
+    touching digits, both made by the Reader's own generators from MNIST test digits of those four classes."""
+    from digitscope.reading.synthetic import Handwriting, freeform_strings, house_number_scenes
+
+    pool = np.isin(test.labels, [1, 2, 4, 7])
+    images, labels = test.images[pool], test.labels[pool]
+    scenes = house_number_scenes(images, labels, 600, seed=1, min_len=4, max_len=4, edges=1.0)
+    Image.fromarray(scenes.images[scenes.texts.index("4217")]).save(OUT / "numbers" / "4217_house-number.jpg",
+                                                                    quality=85)
+    strings = freeform_strings(images, labels, 600, seed=2, min_len=4, max_len=4,
+                               style=Handwriting(touching=1.0, overlapping=0.0))
+    Image.fromarray(strings.images[strings.texts.index("4217")]).save(OUT / "numbers" / "4217_touching.png",
+                                                                      optimize=True)
+
+
 def main() -> None:
     test = data.load("mnist:test")
+    (OUT / "numbers").mkdir(exist_ok=True)
+    numbers(test)
     for label, description, ext, render, options in EXAMPLES:
         index = INDICES[label]
         assert test.labels[index] == label, f"test image {index} is a {test.labels[index]}, not a {label}"
