@@ -194,17 +194,34 @@ def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPE
 
 
 @app.command()
-def read(images: list[Path] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP"),
+def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP; with --out "
+                                                        "also directories, quoted globs and (Ray) s3:// prefixes"),
          model: str = MODEL,
          expect_length: int | None = typer.Option(None, "--expect-length", min=1, max=100,
                                                   help="the number has exactly this many digits"),
          charset: str | None = typer.Option(None, "--charset", help="the digits it may contain, e.g. 01"),
+         out: Path | None = typer.Option(None, "--out", help="batch job: append one JSON line per image to this "
+                                                             "file as it goes, with progress on stderr"),
+         workers: int | None = typer.Option(None, "--workers", min=0, help="with --out: decoding processes "
+                                            "(0: in this process; default one per core), or Ray worker actors "
+                                            "(fewer than the cluster's CPUs; default one less)"),
+         batch_size: int = typer.Option(64, "--batch-size", min=1, help="with --out: images per classifier call"),
+         resume: bool = typer.Option(False, "--resume", help="with --out: skip the images the file already holds"),
+         engine: str = typer.Option("local", "--engine", help="with --out: local (this machine) or ray "
+                                                             "(Ray Data; RAY_ADDRESS names the cluster)"),
          as_json: bool = JSON) -> None:
     """Read the whole number in each image, with a box around every digit. Exit code 1 when any file could
     not be read."""
     from .classifier import load
     from .reading import Reader
 
+    if out is not None:
+        _read_to_file(images, out, model, expect_length, charset, workers, batch_size, resume, engine, as_json)
+        return
+    if engine != "local" or resume or workers is not None:
+        _fail("--engine, --workers and --resume belong to batch jobs: add --out results.jsonl")
+    if any(Path(i).is_dir() for i in images):
+        _fail("a directory is read as a batch job: add --out results.jsonl")
     try:
         reader = Reader(load(model))
         results = reader.read_files(images, expect_length, charset)
@@ -225,6 +242,44 @@ def read(images: list[Path] = typer.Argument(..., help="image files: PNG, JPEG, 
                 verdict = f"[yellow]{r['reason']}[/yellow]" if r["rejected"] else f"{r['confidence']:.1%}"
                 console.print(f"{r['file']}: [bold]{r['text']}[/bold]  ({verdict})  {boxes}")
     if any(r.get("error") for r in results):
+        raise typer.Exit(1)
+
+
+def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int | None, charset: str | None,
+                  workers: int | None, batch_size: int, resume: bool, engine: str, as_json: bool) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .classifier import load
+    from .reading import Reader
+    from .reading.batch import read_to_jsonl
+    from .reading.ray_engine import read_to_jsonl_ray
+
+    if engine not in ("local", "ray"):
+        _fail(f"--engine must be local or ray, got {engine!r}")
+    columns = (SpinnerColumn(), TextColumn("{task.completed} images read, {task.fields[errors]} errors, "
+                                           "{task.fields[rate]:.0f} images/s"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=as_json) as progress:
+        task = progress.add_task("read", total=None, errors=0, rate=0.0)
+        started = progress.get_time()
+
+        def on_batch(lines: int, errors: int) -> None:
+            done = progress.tasks[0].completed + lines
+            progress.update(task, advance=lines, errors=progress.tasks[0].fields["errors"] + errors,
+                            rate=done / max(progress.get_time() - started, 1e-9))
+
+        options = {"batch_size": batch_size, "resume": resume, "expect_length": expect_length, "charset": charset,
+                   "on_batch": on_batch}
+        try:
+            if engine == "ray":
+                summary = read_to_jsonl_ray(sources, out, model, concurrency=workers, **options)
+            else:
+                summary = read_to_jsonl(sources, out, Reader(load(model)), workers=workers, **options)
+        except (ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
+            _fail(str(exc))
+    _emit(summary, as_json, lambda s: err_console.print(
+        f"{s['read']} images read into {s['out']} ({s['errors']} errors, {s['skipped']} already there) "
+        f"in {s['seconds']:.1f} s: [bold]{s['images_per_s']} images/s[/bold]"))
+    if summary["errors"]:
         raise typer.Exit(1)
 
 

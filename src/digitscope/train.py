@@ -8,6 +8,11 @@ Whole-dataset uint8 tensors in memory, batches indexed from them and augmented o
 the weights; bf16 autocast + channels_last where the hardware supports bf16. Validation every epoch;
 the saved model is chosen on *validation* (never test), see ``is_selected``. A checkpoint after every epoch lets
 ``--resume`` continue an interrupted run exactly where it stopped.
+
+Data parallel under torchrun (``torchrun --nproc-per-node 2 -m digitscope.train ...`` or ``digitscope train
+--distributed``): every rank draws the same permutation of each epoch and trains on its slice of each global
+batch of ``batch_size``; gradients and the epoch's metrics are summed over the ranks; rank 0 alone validates and
+writes. Each epoch's random draws are seeded from (seed, epoch), so a run resumes on any number of ranks.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,6 +36,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from . import data as datasets
+from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import distractors
 from .data.augment import AugmentConfig, augment_batch
@@ -116,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "OUT/member<K> and bundle them as OUT/model")
     p.add_argument("--member", type=int, default=None, help="with --ensemble: train member K only (a job array "
                    "trains the members apart; `digitscope ensemble combine` bundles them)")
+    p.add_argument("--distributed", action="store_true", help="data parallel: launch torchrun with the options below "
+                   "(a process started by torchrun is data parallel without it)")
+    p.add_argument("--nproc-per-node", type=int, default=None, help="with --distributed: processes on this machine "
+                   "(default: one per GPU, or one per core)")
+    p.add_argument("--nnodes", default="1", help="with --distributed: machines taking part (the same command on each)")
+    p.add_argument("--rdzv-endpoint", default="", help="with --distributed on several machines: HOST:PORT where "
+                   "they meet (a port open on HOST, the machine of rank 0)")
+    p.add_argument("--rdzv-id", default="digitscope", help="with --distributed on several machines: the run's name, "
+                   "the same on each")
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.name == "arch_kwargs":
@@ -298,17 +314,54 @@ def evaluate_logits(model: nn.Module, images: torch.Tensor, precision: str, devi
     return torch.cat(out)
 
 
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """The seed of one epoch's random stream (0: the order of the images, 1 + r: rank r's augmentation and
+    dropout), made from (seed, epoch) alone: never from an RNG state carried over, which would depend on how many
+    ranks drew from it, so a run resumed on another number of ranks sees the same order of images."""
+    return int(np.random.SeedSequence([seed % 2**63, epoch, stream]).generate_state(1)[0])
+
+
+def epoch_order(cfg: TrainConfig, epoch: int, n: int, sample_weights: torch.Tensor | None) -> torch.Tensor:
+    """The epoch's image indices (n,), the same on every rank."""
+    generator = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch, 0))
+    if sample_weights is None:
+        return torch.randperm(n, generator=generator)
+    # an epoch of the same length, hard digits drawn more often
+    return torch.multinomial(sample_weights, n, replacement=True, generator=generator)
+
+
+def batch_per_rank(batch_size: int, ranks: distributed.Ranks) -> int:
+    if batch_size % ranks.world_size:
+        raise ValueError(f"--batch-size {batch_size} is the global batch, split evenly over the "
+                         f"{ranks.world_size} ranks: give a multiple of {ranks.world_size}")
+    return batch_size // ranks.world_size
+
+
+def read_resume_state(checkpoint: Path, cfg: TrainConfig) -> dict:
+    if not checkpoint.exists():
+        raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
+    state = load_checkpoint(checkpoint)
+    differ = changed_options(state["config"], cfg)
+    if differ:
+        raise ValueError(f"--resume: options differ from the interrupted run's ({', '.join(differ)}); "
+                         "resume with the same ones")
+    return state
+
+
 def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = True,
           on_epoch_end: Callable[[int, dict], None] | None = None, command: str = "") -> dict:
-    """Train, select on validation, save ``out/model.{safetensors,json}``; return the card."""
+    """Train, select on validation, save ``out/model.{safetensors,json}``; return the card (on every rank)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = default_device()
+    ranks, device = distributed.join(default_device())
+    if ranks.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    local_batch = batch_per_rank(cfg.batch_size, ranks)
     precision = resolve_precision(cfg.precision, device)
     info = datasets.get_dataset(cfg.data)
     if not info.trainable:
         raise ValueError(f"{cfg.data} is an evaluation-only dataset and is never trained on")
-    train_arrays, val_arrays = training_splits(cfg)
+    with distributed.local_main_first(ranks):
+        train_arrays, val_arrays = training_splits(cfg)
     x_train, y_train = _as_tensors(train_arrays, cfg.limit_train)
     x_val, y_val = _as_tensors(val_arrays)
     if cfg.folds:
@@ -316,20 +369,22 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
             raise ValueError(f"--holdout-fold must be in 0..{cfg.folds - 1}, not {cfg.holdout_fold}")
         keep = fold_of(len(x_train), cfg.folds) != cfg.holdout_fold
         x_train, y_train = x_train[keep], y_train[keep]
-    sample_weights = is_hard = None
+    sample_weights = is_hard = None  # sample_weights stay on the CPU, where the epoch's order is drawn
     if cfg.hard_examples:
         if cfg.folds:
             raise ValueError("--hard-examples and --folds do not mix: hard examples are found with folds, then used")
         true_prob = read_hard_examples(Path(cfg.hard_examples), train_arrays.checksum, len(x_train))
-        sample_weights, is_hard = (t.to(device) for t in sampling_weights(true_prob, cfg.hard_fraction,
-                                                                          cfg.hard_weight))
+        sample_weights, is_hard = sampling_weights(true_prob, cfg.hard_fraction, cfg.hard_weight)
     distractor_card = {}
     if cfg.distractors:
-        x_train, y_train, x_val, y_val, distractor_card = append_distractors(cfg, x_train, y_train, x_val, y_val)
+        with distributed.local_main_first(ranks):
+            x_train, y_train, x_val, y_val, distractor_card = append_distractors(cfg, x_train, y_train, x_val, y_val)
         if sample_weights is not None:  # a distractor is drawn as often as an ordinary digit
             extra = len(x_train) - len(sample_weights)
-            sample_weights = torch.cat([sample_weights, torch.ones(extra, device=device)])
-            is_hard = torch.cat([is_hard, torch.zeros(extra, dtype=torch.bool, device=device)])
+            sample_weights = torch.cat([sample_weights, torch.ones(extra)])
+            is_hard = torch.cat([is_hard, torch.zeros(extra, dtype=torch.bool)])
+    if is_hard is not None:
+        is_hard = is_hard.to(device)
     x_train, y_train = x_train.to(device), y_train.to(device)
     num_classes = int(max(y_train.max(), y_val.max())) + 1
 
@@ -339,6 +394,10 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         load_fitting_weights(model, cfg.init)
     if precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
+    if ranks.distributed and device.type == "cuda":
+        # BatchNorm statistics over the global batch, as in one process. SyncBatchNorm runs on GPUs only: on CPU
+        # each rank normalises with its own slice's statistics, and DDP gives every rank rank 0's running ones.
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True) \
         if cfg.ema_decay > 0 else None
     steps_per_epoch = len(x_train) // cfg.batch_size
@@ -349,21 +408,16 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
 
     checkpoint = out / "checkpoint.safetensors"
     start_epoch, history, best, selected = 0, [], {"val_accuracy": -1.0, "epoch": -1}, {}
-    if resume:
-        if not checkpoint.exists():
-            raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
-        state = load_checkpoint(checkpoint)
-        differ = changed_options(state["config"], cfg)
-        if differ:
-            raise ValueError(f"--resume: options differ from the interrupted run's ({', '.join(differ)}); "
-                             "resume with the same ones")
+    resume = distributed.share_from_main(ranks, resume)  # decided where the checkpoint is: on rank 0's disk
+    if resume:  # rank 0 reads it and sends it round: the other machines need no shared disk
+        state = distributed.from_main(ranks, lambda: read_resume_state(checkpoint, cfg))
         model.load_state_dict(state["model"])
         if ema is not None:
             ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
         start_epoch, history, best, selected = state["epoch"], state["history"], state["best"], state["selected"]
+    net = distributed.wrap(model, ranks, device)  # what trains; ``model`` is what is saved and averaged
 
     card_base = {
         "arch": cfg.arch, "arch_kwargs": {"num_classes": num_classes, **cfg.arch_kwargs},
@@ -373,23 +427,25 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                  "train_checksum": train_arrays.checksum, "val_checksum": val_arrays.checksum},
         "device": device.type, "precision": precision, **({"distractors": distractor_card} if distractor_card else {}),
     }
+    if ranks.distributed:
+        card_base["distributed"] = {"world_size": ranks.world_size, "backend": distributed.backend_for(device),
+                                    "batch_per_rank": local_batch}
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stats]}"),
-                   TimeElapsedColumn(), disable=not progress)
+                   TimeElapsedColumn(), disable=not (progress and ranks.is_main))
     eval_model = ema.module if ema is not None else model
     with bar:
         for epoch in range(start_epoch, cfg.epochs):
             task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch, stats="")
-            model.train()
+            net.train()
             t0 = time.perf_counter()
-            if sample_weights is None:
-                perm = torch.randperm(len(x_train), device=device)
-            else:  # an epoch of the same length, hard digits drawn more often
-                perm = torch.multinomial(sample_weights, len(x_train), replacement=True)
+            perm = epoch_order(cfg, epoch, len(x_train), sample_weights).to(device)
+            torch.manual_seed(epoch_seed(cfg.seed, epoch, 1 + ranks.rank))
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device)
             for step in range(steps_per_epoch):
-                idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                x = x_train[idx].float().div_(255)  # (B, 1, 28, 28)
+                first = step * cfg.batch_size + ranks.rank * local_batch  # this rank's slice of the global batch
+                idx = perm[first:first + local_batch]
+                x = x_train[idx].float().div_(255)  # (B / world_size, 1, 28, 28)
                 if is_hard is None:
                     x = augment_batch(x, cfg.augment)
                 else:
@@ -400,7 +456,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                 if precision == "bf16":
                     x = x.contiguous(memory_format=torch.channels_last)
                 with autocast(precision, device):
-                    logits = model(x).float()
+                    logits = net(x).float()
                 loss = loss_fn(logits, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -411,50 +467,63 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                 loss_sum += loss.detach()
                 correct += (logits.argmax(1) == y).sum()
                 if step % 20 == 19 or step == steps_per_epoch - 1:
-                    seen = (step + 1) * cfg.batch_size
+                    seen = (step + 1) * local_batch  # rank 0's share; its throughput times the ranks
                     bar.update(task, completed=step + 1, stats=(
                         f"loss {loss_sum.item() / (step + 1):.4f}  acc {correct.item() / seen:.4f}  "
-                        f"{seen / (time.perf_counter() - t0):,.0f} img/s"))
+                        f"{seen * ranks.world_size / (time.perf_counter() - t0):,.0f} img/s"))
             train_seconds = time.perf_counter() - t0
-            val_logits = evaluate_logits(eval_model, x_val, precision, device)
-            record = {
-                "epoch": epoch + 1, "train_loss": loss_sum.item() / steps_per_epoch,
-                "train_accuracy": correct.item() / (steps_per_epoch * cfg.batch_size),
-                "val_loss": F.cross_entropy(val_logits, y_val).item(),
-                "val_accuracy": (val_logits.argmax(1) == y_val).float().mean().item(),
-                "seconds": round(train_seconds, 2),
-                "wall_seconds": round(time.perf_counter() - t0, 2),  # validation included
-            }
-            if distractor_card:  # the digits alone, comparable with a 10-class model's val accuracy
-                is_digit = y_val != distractors.NOT_A_DIGIT
-                record["val_digit_accuracy"] = (val_logits[is_digit].argmax(1) == y_val[is_digit]).float().mean().item()
-            history.append(record)
-            bar.update(task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
-                                   f"{train_seconds:.0f}s")
-            if not progress:
-                print(json.dumps(record), file=sys.stderr, flush=True)
-            if record["val_accuracy"] > best["val_accuracy"]:
-                best = {"val_accuracy": record["val_accuracy"], "epoch": epoch + 1}
-            if is_selected(record["val_accuracy"], best["val_accuracy"], len(y_val), cfg.selection):
-                selected = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"], "epoch": epoch + 1}
-                save_model(out / "model", eval_model, {**card_base, "metrics": {"selected": selected},
-                                                       "history": history})
-            save_checkpoint(checkpoint, {
-                "config": asdict(cfg), "epoch": epoch + 1, "history": history, "best": best, "selected": selected,
-                "model": model.state_dict(), "ema": ema.state_dict() if ema is not None else {},
-                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
-            })
+            loss_sum, correct = distributed.sum_over_ranks(ranks, torch.stack([loss_sum, correct])).tolist()
+
+            if ranks.is_main:  # rank 0 validates and writes while the others wait; all then go on with its history
+                val_logits = evaluate_logits(eval_model, x_val, precision, device)
+                record = {
+                    "epoch": epoch + 1, "train_loss": loss_sum / (steps_per_epoch * ranks.world_size),
+                    "train_accuracy": correct / (steps_per_epoch * cfg.batch_size),
+                    "val_loss": F.cross_entropy(val_logits, y_val).item(),
+                    "val_accuracy": (val_logits.argmax(1) == y_val).float().mean().item(),
+                    "seconds": round(train_seconds, 2),
+                    "wall_seconds": round(time.perf_counter() - t0, 2),  # validation included
+                }
+                if distractor_card:  # the digits alone, comparable with a 10-class model's val accuracy
+                    is_digit = y_val != distractors.NOT_A_DIGIT
+                    record["val_digit_accuracy"] = \
+                        (val_logits[is_digit].argmax(1) == y_val[is_digit]).float().mean().item()
+                history.append(record)
+                bar.update(task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
+                                       f"{train_seconds:.0f}s")
+                if not progress:
+                    print(json.dumps(record), file=sys.stderr, flush=True)
+                if record["val_accuracy"] > best["val_accuracy"]:
+                    best = {"val_accuracy": record["val_accuracy"], "epoch": epoch + 1}
+                if is_selected(record["val_accuracy"], best["val_accuracy"], len(y_val), cfg.selection):
+                    selected = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"],
+                                "epoch": epoch + 1}
+                    save_model(out / "model", eval_model, {**card_base, "metrics": {"selected": selected},
+                                                           "history": history})
+                save_checkpoint(checkpoint, {
+                    "config": asdict(cfg), "epoch": epoch + 1, "history": history, "best": best,
+                    "selected": selected, "model": model.state_dict(),
+                    "ema": ema.state_dict() if ema is not None else {},
+                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                })
+            history, best, selected = distributed.share_from_main(ranks, (history, best, selected))
             if on_epoch_end is not None:
-                on_epoch_end(epoch + 1, record)
+                on_epoch_end(epoch + 1, history[-1])
             if cfg.patience and epoch + 1 - best["epoch"] >= cfg.patience:
                 break
+    if ranks.distributed:  # data parallelism must have kept every rank's weights identical
+        digests = distributed.gather(ranks, distributed.parameter_sha256(model))
+        if len(set(digests)) > 1:
+            raise RuntimeError(f"the ranks' weights drifted apart (SHA-256 per rank: {digests})")
+        card_base["distributed"]["parameter_sha256"] = digests[0]
     # Summed per epoch so that a resumed run counts only the time spent training, not the pause.
     card = {**card_base, "metrics": {"selected": selected, "best_val": best,
                                      "train_seconds": round(sum(h["seconds"] for h in history), 1),
                                      "wall_seconds": round(sum(h["wall_seconds"] for h in history), 1)},
             "history": history}
-    # The selected model's weights were saved at its epoch; its card now gets the whole history.
-    write_json(out / "model.json", {**read_card(out / "model"), "metrics": card["metrics"], "history": history})
+    if ranks.is_main:  # the selected model's weights were saved at its epoch; its card now gets the whole history
+        write_json(out / "model.json", {**read_card(out / "model"), "metrics": card["metrics"], "history": history,
+                                        **({"distributed": card["distributed"]} if ranks.distributed else {})})
     return card
 
 
@@ -485,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = config_from_args(args)
+        if args.distributed and not distributed.under_torchrun():  # each process torchrun starts runs this argv
+            return distributed.launch(argv, args.nproc_per_node, args.nnodes, args.rdzv_endpoint, args.rdzv_id)
         if args.ensemble:
             return train_ensemble(cfg, args, argv)
         train(cfg, Path(args.out), resume=args.resume, progress=not args.no_progress and sys.stderr.isatty(),
@@ -492,13 +563,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:  # wrong options or data: the message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        distributed.leave()
     return 0
 
 
 def train_ensemble(cfg: TrainConfig, args: argparse.Namespace, argv: list[str]) -> int:
     """Member K is the same recipe with seed + K, trained into OUT/member<K>; then all are bundled into
     OUT/model. With 4 or more cores, members run as separate processes, one per pair of cores (each with its
-    share of the threads); with fewer, one after another in this process."""
+    share of the threads); with fewer, or under torchrun (each member then data parallel), one after another in
+    this process."""
     from .uncertainty.ensemble import combine_members
 
     n, out = args.ensemble, Path(args.out)
@@ -509,7 +583,7 @@ def train_ensemble(cfg: TrainConfig, args: argparse.Namespace, argv: list[str]) 
         raise ValueError(f"--member must be in 0..{n - 1}, not {args.member}")
     command = "digitscope train " + " ".join(argv)
     cores = os.cpu_count() or 1
-    parallel = max(1, min(len(members), cores // 2))
+    parallel = 1 if distributed.under_torchrun() else max(1, min(len(members), cores // 2))
     if parallel == 1:  # one at a time, in this process
         for k in members:
             run = out / f"member{k}"
@@ -518,7 +592,7 @@ def train_ensemble(cfg: TrainConfig, args: argparse.Namespace, argv: list[str]) 
                   command=command if args.member is not None else f"{command} --member {k}")
     else:
         _train_members_in_parallel([a for a in argv if a != "--resume"], members, parallel, cores // parallel)
-    if args.member is not None:
+    if args.member is not None or not distributed.is_main_process():
         return 0
     combine_members([out / f"member{k}" for k in range(n)], out / "model", command=command)
     return 0

@@ -21,6 +21,7 @@ refused (at least two), or there is nothing digit-like on the page, the reason i
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,27 @@ def _result(text: str, confidence: float | None, rejected: bool, reason: str | N
     return {"text": text, "confidence": confidence, "rejected": rejected, "reason": reason, "digits": digits}
 
 
+@dataclass
+class Prepared:
+    """An image made ready for the classifier: everything the Reader needs but the classifier's scores.
+    Small and picklable, so the segmentation can run in other processes than the model."""
+
+    shape: tuple[int, int]  # (H, W) of the image, for the boxes
+    found: tuple[Atoms, Spans, np.ndarray, int] | None  # `candidates(...)`, without the atoms' pixel labels
+
+
+def prepare(image: np.ndarray, name: str = "image") -> Prepared:
+    """Check an image and find its candidate digits. Raises ImageError like `Reader.read`."""
+    image = _check(image, name)
+    found = candidates(image)
+    if found is not None:
+        atoms, spans, canonical, factor = found
+        # The decision needs only the atoms' boxes and ink: dropping the (H, W) label map keeps what
+        # crosses a process boundary or waits in a queue small.
+        found = (replace(atoms, labels=np.empty((0, 0), np.int32)), spans, canonical, factor)
+    return Prepared(image.shape[:2], found)
+
+
 class Reader:
     """Reads a whole number from an image with a digit classifier (default: ``digitscope.load("default")``).
 
@@ -124,17 +146,28 @@ class Reader:
             results.append({"file": str(path), **_result("", None, True, "error", []), "error": str(error)})
         return results
 
+    def read_prepared(self, batch: list[Prepared], expect_length: int | None = None,
+                      charset: str | None = None) -> list[dict]:
+        """Read many prepared images (`prepare`) with one classifier call over all their candidates: the
+        batched half of `read`, for batch jobs that segment in other processes."""
+        allowed = _arguments(expect_length, charset)
+        found = [p.found for p in batch if p.found is not None]
+        if found:
+            probs = self.classifier.predict_proba(np.concatenate([f[2] for f in found]))  # (sum of E, K)
+            ends = np.cumsum([len(f[1]) for f in found])
+            per_image = iter(np.split(probs, ends[:-1]))
+        results = []
+        for p in batch:
+            if p.found is None:
+                results.append(_result("", None, True, "not_a_digit", []))
+                continue
+            atoms, spans, _, factor = p.found
+            results.append(self._decide(atoms, spans, next(per_image), allowed, expect_length, p.shape, factor))
+        return results
+
     def _read(self, image: np.ndarray, expect_length: int | None, charset: str | None, name: str) -> dict:
-        allowed = _allowed(charset)
-        if expect_length is not None and not 1 <= expect_length <= 100:
-            raise ValueError(f"expect_length must be between 1 and 100, got {expect_length}")
-        image = _check(image, name)
-        found = candidates(image)
-        if found is None:
-            return _result("", None, True, "not_a_digit", [])
-        atoms, spans, canonical, factor = found
-        probs = self.classifier.predict_proba(canonical)  # (E, K), one batched call
-        return self._decide(atoms, spans, probs, allowed, expect_length, image.shape[:2], factor)
+        _arguments(expect_length, charset)  # bad arguments fail before the image is looked at
+        return self.read_prepared([prepare(image, name)], expect_length, charset)[0]
 
     def _decide(self, atoms: Atoms, spans: Spans, probs: np.ndarray, allowed: np.ndarray,
                 expect_length: int | None, shape: tuple[int, int], factor: int) -> dict:
@@ -209,6 +242,13 @@ def candidates(image: np.ndarray) -> tuple[Atoms, Spans, np.ndarray, int] | None
     canonical = np.stack([to_mnist(render_span(ink, atoms, span, box))
                           for span, box in zip(spans.index, spans.boxes, strict=True)])
     return atoms, spans, canonical, factor
+
+
+def _arguments(expect_length: int | None, charset: str | None) -> np.ndarray:
+    """Validate the reading's options; returns the (10,) mask of allowed digits."""
+    if expect_length is not None and not 1 <= expect_length <= 100:
+        raise ValueError(f"expect_length must be between 1 and 100, got {expect_length}")
+    return _allowed(charset)
 
 
 def _allowed(charset: str | None) -> np.ndarray:
