@@ -177,18 +177,20 @@ def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPE
         clf = load(model, mc_samples=mc_samples, decision=decision, cost=cost)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    results = [r.to_dict() for r in clf.predict_files(images)]
-    if as_json:
-        for r in results:
+    _emit_per_file([r.to_dict() for r in clf.predict_files(images)], as_json, lambda r: (
+        f"{r['file']}: [yellow]{r['reason'].replace('_', ' ')}[/yellow]" if r["rejected"]
+        else f"{r['file']}: [bold]{r['digit']}[/bold]  ({r['confidence']:.1%})"))
+
+
+def _emit_per_file(results: list[dict], as_json: bool, describe) -> None:
+    """One JSON line per file, or one line each for people (errors on stderr); exit 1 when any file failed."""
+    for r in results:
+        if as_json:
             sys.stdout.write(json.dumps(r) + "\n")
-    else:
-        for r in results:
-            if r.get("error"):
-                err_console.print(f"[red]error:[/red] {r['error']}")
-            elif r["rejected"]:
-                console.print(f"{r['file']}: [yellow]{r['reason'].replace('_', ' ')}[/yellow]")
-            else:
-                console.print(f"{r['file']}: [bold]{r['digit']}[/bold]  ({r['confidence']:.1%})")
+        elif r.get("error"):
+            err_console.print(f"[red]error:[/red] {r['error']}")
+        else:
+            console.print(describe(r))
     if any(r.get("error") for r in results):
         raise typer.Exit(1)
 
@@ -227,22 +229,16 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
         results = reader.read_files(images, expect_length, charset)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    if as_json:
-        for r in results:
-            sys.stdout.write(json.dumps(r) + "\n")
-    else:
-        for r in results:
-            if r.get("error"):
-                err_console.print(f"[red]error:[/red] {r['error']}")
-            elif r["reason"] == "not_a_digit":
-                guess = f" (best guess {r['text']})" if r["text"] else ""
-                console.print(f"{r['file']}: [yellow]no number found[/yellow]{guess}")
-            else:
-                boxes = "  ".join(f"{d['digit']}@{','.join(map(str, d['box']))}" for d in r["digits"])
-                verdict = f"[yellow]{r['reason']}[/yellow]" if r["rejected"] else f"{r['confidence']:.1%}"
-                console.print(f"{r['file']}: [bold]{r['text']}[/bold]  ({verdict})  {boxes}")
-    if any(r.get("error") for r in results):
-        raise typer.Exit(1)
+    _emit_per_file(results, as_json, _describe_reading)
+
+
+def _describe_reading(r: dict) -> str:
+    if r["reason"] == "not_a_digit":
+        guess = f" (best guess {r['text']})" if r["text"] else ""
+        return f"{r['file']}: [yellow]no number found[/yellow]{guess}"
+    boxes = "  ".join(f"{d['digit']}@{','.join(map(str, d['box']))}" for d in r["digits"])
+    verdict = f"[yellow]{r['reason']}[/yellow]" if r["rejected"] else f"{r['confidence']:.1%}"
+    return f"{r['file']}: [bold]{r['text']}[/bold]  ({verdict})  {boxes}"
 
 
 def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int | None, charset: str | None,
