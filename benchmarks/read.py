@@ -1,4 +1,4 @@
-"""Reading whole numbers: the Reader on synthetic strings made of mnist:test digits only (issue 6's figures).
+"""Reading whole numbers: the Reader on synthetic strings made of mnist:test digits only.
 
     python benchmarks/read.py --n 500
 
@@ -97,7 +97,7 @@ def main() -> None:
             f"{args.repeats}; target ≥ 100 images/s): "
             + ", ".join(f"**{rate:.0f} images/s** with {t} torch thread{'s' * (t > 1)}" for t, rate in rates.items())
             + f". Machine load when measured (1-minute load average): {os.getloadavg()[0]:.1f}.")
-    _report.append("Reading whole numbers (issue 6)", body)
+    _report.append("Reading whole numbers", body)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 4. /v1/read on 5-digit canvas images (MNIST test digits written as free-form strings, on an 800 x 400
    canvas as the page sends them): p50 / p90 latency, one request at a time, and how many were read right.
 
-Targets (issue 7): p50 <= 10 ms, p99 <= 50 ms, zero errors, RSS <= 400 MB, cold start <= 3 s.
+Targets: p50 <= 10 ms, p99 <= 50 ms, zero errors, RSS <= 400 MB, cold start <= 3 s.
 """
 
 from __future__ import annotations
