@@ -35,7 +35,7 @@ class VariantHead(nn.Linear):
         self.num_classes, self.variants = num_classes, variants
 
     def variant_logits(self, x: torch.Tensor) -> torch.Tensor:  # (N, classes, variants)
-        return super().forward(x).view(len(x), self.num_classes, self.variants)
+        return super().forward(x).unflatten(-1, (self.num_classes, self.variants))  # no batch size baked into an export
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, classes)
         return torch.logsumexp(self.variant_logits(x), dim=2)
