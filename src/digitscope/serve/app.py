@@ -47,8 +47,6 @@ PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' b
                                            "style-src 'self'; script-src 'self'; connect-src 'self'",
                 "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 413, 415, 422, 500)}
-# Paper kept around a digit's box when it is classified alone, as a share of the box's longer side.
-BOX_MARGIN = 0.2
 
 
 def _body_doc(schema: type, what: str) -> dict:
@@ -114,7 +112,7 @@ def create_app(model: str = "default") -> FastAPI:
         uploads = await read_uploads(request, ReadRequest, "image")
         if len(uploads) != 1:
             raise ApiError(422, f"/v1/read takes one image, not {len(uploads)}; /v1/classify takes many")
-        return await run_in_threadpool(read_upload, reader, classifier, uploads[0], length, charset)
+        return await run_in_threadpool(read_upload, reader, uploads[0], length, charset)
 
     return app
 
@@ -162,33 +160,14 @@ def classify_uploads(classifier: DigitClassifier, uploads: list[Upload]) -> list
     return results
 
 
-def read_upload(reader: Reader, classifier: DigitClassifier, upload: Upload, length: int | None,
-                charset: str | None) -> ReadResponse:
-    """The reader's result for one upload, each digit with the probabilities behind it where they agree."""
+def read_upload(reader: Reader, upload: Upload, length: int | None, charset: str | None) -> ReadResponse:
+    """The reader's result for one upload, each digit with its ten probabilities (the page's top-3 bars)."""
     image = upload.decode()
     try:
         result = reader.read(image, expect_length=length, charset=charset)
     except ImageError as exc:  # an image the reader cannot use: too small or too large to hold a number
         raise image_error(exc) from exc
-    boxes = [[int(v) for v in d["box"]] for d in result["digits"]]
-    given = [d.get("probabilities") for d in result["digits"]]
-    found = digit_probabilities(classifier, image, boxes) if None in given else given
-    digits = [ReadDigit(digit=int(d["digit"]), box=box, confidence=float(d["confidence"]),
-                        probabilities=p if p is not None and int(np.argmax(p)) == int(d["digit"]) else None)
-              for d, box, p in zip(result["digits"], boxes, found, strict=True)]
+    digits = [ReadDigit(digit=int(d["digit"]), box=[int(v) for v in d["box"]], confidence=float(d["confidence"]),
+                        probabilities=d["probabilities"]) for d in result["digits"]]
     return ReadResponse(text=result["text"], confidence=result["confidence"], rejected=bool(result["rejected"]),
                         reason=result.get("reason"), digits=digits)
-
-
-def digit_probabilities(classifier: DigitClassifier, image: np.ndarray, boxes: list[list[int]]) -> list[list[float]]:
-    """Each box classified alone, for the page's top-3 bars where the reader gives no probabilities: the box
-    with a margin of paper around it (to_mnist finds the paper at the border), in one batched call."""
-    if not boxes:
-        return []
-    h, w = image.shape[:2]
-    crops = []
-    for x0, y0, x1, y1 in boxes:
-        margin = max(2, round(BOX_MARGIN * max(x1 - x0, y1 - y0)))
-        crops.append(to_mnist(image[max(0, y0 - margin):min(h, y1 + margin), max(0, x0 - margin):min(w, x1 + margin)]))
-    probs = classifier.predict_proba(np.stack(crops))  # (L, K)
-    return [[round(float(v), 6) for v in row[:10]] for row in probs]

@@ -41,8 +41,7 @@ class ReadDigit(BaseModel):
     digit: int
     box: list[int] = Field(description="[x0, y0, x1, y1] in the image's pixels")
     confidence: float
-    probabilities: list[float] | None = Field(None, description="probability of each digit 0-9 for this box (for "
-                                                                "top-3 bars); null where they disagree with `digit`")
+    probabilities: list[float] = Field(description="probability of each digit 0-9 for this box (the top-3 bars)")
 
 
 class ReadResponse(BaseModel):
