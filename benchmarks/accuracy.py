@@ -7,31 +7,25 @@ validation split, then read the MNIST test set once per run. Reports mean ± std
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import _report
 
 import digitscope
 from digitscope.analysis import evaluate
+from digitscope.train import build_parser, config_from_args, train_or_reuse
 
 
 def train_and_test(preset: str, seeds: list[int], out: Path, extra: list[str] = ()) -> list[dict]:
-    """Train one run per seed (resuming any that was interrupted), then read the test set once per run."""
+    """Train one run per seed (reusing finished runs, resuming interrupted ones), then read the test set once
+    per run."""
     rows = []
     for seed in seeds:
         run = out / f"seed{seed}"
-        cmd = [sys.executable, "-m", "digitscope.train", "--preset", preset, "--seed", str(seed),
-               "--out", str(run), "--no-progress", *extra]
-        card = json.loads((run / "model.json").read_text()) if (run / "model.json").exists() else {}
-        if "train_seconds" not in card.get("metrics", {}):  # written when a run finishes: this one did not
-            if (run / "checkpoint.safetensors").exists():
-                cmd.append("--resume")  # an interrupted run continues rather than restarts
-            subprocess.run(cmd, check=True)
-            card = json.loads((run / "model.json").read_text())
+        argv = ["--preset", preset, "--seed", str(seed), "--out", str(run), *extra]
+        card = train_or_reuse(config_from_args(build_parser().parse_args(argv)), run,
+                              command="digitscope train " + " ".join(argv))
         test = evaluate(digitscope.load(run), "mnist:test")
         rows.append({"seed": seed, "selected_epoch": card["metrics"]["selected"]["epoch"],
                      "val_accuracy": card["metrics"]["selected"]["val_accuracy"],
