@@ -216,6 +216,7 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
     not be read."""
     from .classifier import load
     from .reading import Reader
+    from .reading.batch import read_batch
 
     if out is not None:
         _read_to_file(images, out, model, expect_length, charset, workers, batch_size, resume, engine, as_json)
@@ -226,7 +227,7 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
         _fail("a directory is read as a batch job: add --out results.jsonl")
     try:
         reader = Reader(load(model))
-        results = reader.read_files(images, expect_length, charset)
+        results = read_batch(reader, images, expect_length=expect_length, charset=charset)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     _emit_per_file(results, as_json, _describe_reading)

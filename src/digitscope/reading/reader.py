@@ -22,13 +22,12 @@ refused (at least two), or there is nothing digit-like on the page, the reason i
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError, read_images
+from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError
 from ..preprocess import MIN_INK_MASS, ink_map, to_mnist
 from .path import best_path
 from .scene import clean_scene
@@ -130,21 +129,6 @@ class Reader:
         many digits; `charset`: the digits it may contain (e.g. "01"). Raises ImageError (ImageTooLargeError
         over MAX_PIXELS) for an array that cannot hold a number."""
         return self._read(image, expect_length, charset, "image")
-
-    def read_files(self, paths: list[str | Path], expect_length: int | None = None,
-                   charset: str | None = None) -> list[dict]:
-        """Read the number in each file: {"file", **read(...)}; a file that cannot be read, or holds no usable
-        image, gets {"file", "error", "rejected": True, "reason": "error"} and the others go on."""
-        results = []
-        for path, image, error in read_images(paths):
-            if error is None:
-                try:
-                    results.append({"file": str(path), **self._read(image, expect_length, charset, str(path))})
-                    continue
-                except ImageError as exc:
-                    error = exc
-            results.append({"file": str(path), **_result("", None, True, "error", []), "error": str(error)})
-        return results
 
     def read_prepared(self, batch: list[Prepared], expect_length: int | None = None,
                       charset: str | None = None) -> list[dict]:
