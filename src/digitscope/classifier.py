@@ -68,7 +68,8 @@ class Prediction:
 
 class DigitClassifier:
     def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None, mc_samples: int = 0,
-                 decision: str | None = None, cost: str | None = None, backend: str = "auto"):
+                 decision: str | None = None, cost: str | None = None, backend: str = "auto",
+                 threads: int | None = None):
         self.device = device or default_device()
         self.model = model.to(self.device).eval()
         self.card = card
@@ -77,6 +78,7 @@ class DigitClassifier:
         # model stays for embeddings and MC dropout.
         resolve_backend(backend, self.device, mc_samples)
         self.backend_choice = backend
+        self.threads = threads  # onnxruntime threads per call; None: every usable core
         # The decision rule and cost matrix the model was trained or calibrated with, unless overridden.
         config = card.get("config", {})
         self.decision = decision or config.get("decision", "argmax")
@@ -96,14 +98,14 @@ class DigitClassifier:
     @classmethod
     def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None,
              mc_samples: int = 0, decision: str | None = None, cost: str | None = None,
-             backend: str = "auto") -> DigitClassifier:
+             backend: str = "auto", threads: int | None = None) -> DigitClassifier:
         model, card = load_model(resolve_model_path(name_or_path))
-        return cls(model, card, device, mc_samples, decision, cost, backend)
+        return cls(model, card, device, mc_samples, decision, cost, backend, threads)
 
     @cached_property
     def backend(self) -> Backend:
         """Built on first use: exporting for onnxruntime takes a moment that embedding-only callers skip."""
-        return create_backend(self.backend_choice, self.model, self.device, self.mc_samples)
+        return create_backend(self.backend_choice, self.model, self.device, self.mc_samples, self.threads)
 
     @property
     def num_classes(self) -> int:

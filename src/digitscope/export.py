@@ -123,13 +123,15 @@ def resolve_backend(choice: str, device: torch.device, mc_samples: int = 0) -> s
     return choice
 
 
-def create_backend(choice: str, model: nn.Module, device: torch.device, mc_samples: int = 0) -> Backend:
+def create_backend(choice: str, model: nn.Module, device: torch.device, mc_samples: int = 0,
+                   threads: int | None = None) -> Backend:
     """The backend ``choice`` resolves to. 'auto' falls back to torch, with a warning, when a model does not
-    survive export (an architecture the exporter cannot trace faithfully); an explicit 'onnxruntime' raises."""
+    survive export (an architecture the exporter cannot trace faithfully); an explicit 'onnxruntime' raises.
+    ``threads``: onnxruntime's threads per call (default: every usable core)."""
     if resolve_backend(choice, device, mc_samples) == "torch":
         return TorchBackend(model, device)
     try:
-        return checked_onnx_backend(model)
+        return checked_onnx_backend(model, threads)
     except Exception as exc:  # exporter and runtime raise many unrelated types; torch is always right
         if choice != "auto":
             raise
@@ -137,10 +139,10 @@ def create_backend(choice: str, model: nn.Module, device: torch.device, mc_sampl
         return TorchBackend(model, device)
 
 
-def checked_onnx_backend(model: nn.Module) -> OnnxBackend:
+def checked_onnx_backend(model: nn.Module, threads: int | None = None) -> OnnxBackend:
     """Export and compare with PyTorch on probe digits, at a batch size other than the one traced: a trace that
     baked in a shape or a data-dependent branch gives different logits here and is refused."""
-    backend = OnnxBackend(export_onnx(model))
+    backend = OnnxBackend(export_onnx(model), threads)
     probe = np.random.default_rng(0).integers(0, 256, (PROBE_IMAGES, 28, 28), dtype=np.uint8)
     expected = TorchBackend(model, torch.device("cpu")).logits(probe)
     difference = float(np.abs(backend.logits(probe) - expected).max())

@@ -91,6 +91,16 @@ def _open(data: bytes, name: str) -> Image.Image:
     return image
 
 
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) as the header states it, without decoding a pixel; None when the header cannot be read
+    (``read_image`` then says why)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as image:
+            return image.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, *_DECODE_ERRORS):
+        return None
+
+
 def _decode(image: Image.Image, name: str) -> Image.Image:
     """Decode every pixel of the first frame, so truncation is found here and not later."""
     try:

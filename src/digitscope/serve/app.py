@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..classifier import DigitClassifier
-from ..imageio import ImageError
+from ..imageio import ImageError, header_size
 from ..preprocess import to_mnist
 from .errors import ApiError, image_error, install_error_handlers
 from .limits import MAX_IMAGES, BodyLimit
@@ -46,6 +46,7 @@ STATIC = Path(__file__).parent / "static"
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
                                            "style-src 'self'; script-src 'self'; connect-src 'self'",
                 "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+INLINE_PIXELS = 128 * 128  # per request: /v1/classify answers up to this many pixels without a worker thread
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 413, 415, 422, 500)}
 
 
@@ -63,7 +64,9 @@ def create_app(model: str = "default") -> FastAPI:
     """The app serving ``model`` (a bundled name or a saved model path)."""
     from ..reading import Reader
 
-    classifier = DigitClassifier.load(model)
+    # One thread per inference: a server answers many requests at once, and the small batches it sees gain
+    # less from splitting each operator over the cores than they lose to the hand-offs (benchmarks/serve.py).
+    classifier = DigitClassifier.load(model, threads=1)
     classifier.logits(np.zeros((1, 28, 28), np.uint8))  # build the backend now, not on the first request
     reader = Reader(classifier)
     started = time.monotonic()
@@ -98,6 +101,8 @@ def create_app(model: str = "default") -> FastAPI:
         and the others are still answered; when no image can be read, the request fails with the first
         image's status (400, 413 or 415)."""
         uploads = await read_uploads(request, ClassifyRequest, "images")
+        if is_small(uploads):
+            return ClassifyResponse(model=model, results=classify_uploads(classifier, uploads))
         return ClassifyResponse(model=model, results=await run_in_threadpool(classify_uploads, classifier, uploads))
 
     @app.post("/v1/read", response_model=ReadResponse, responses=ERRORS,
@@ -136,6 +141,18 @@ def model_info(name: str, classifier: DigitClassifier) -> ModelInfo:
                      temperature=classifier.temperature, reject_threshold=(card.get("reject") or {}).get("threshold"),
                      val_accuracy=card.get("metrics", {}).get("selected", {}).get("val_accuracy"),
                      code_version=card.get("code_version"))
+
+
+def is_small(uploads: list[Upload]) -> bool:
+    """Whether the images are small enough (by their headers) to answer on the event loop itself. A few digit-
+    sized images take well under a millisecond, less than the hand-off to a worker thread and back costs: under
+    8 concurrent clients that hand-off, and the threads' contention for the interpreter, doubled the median
+    latency (benchmarks/serve.py). Anything larger goes to a worker thread, so it never holds up the others."""
+    pixels = 0
+    for upload in uploads:
+        size = header_size(upload.data)
+        pixels += size[0] * size[1] if size else 0  # unreadable: fails at once, in classify_uploads
+    return pixels <= INLINE_PIXELS
 
 
 def classify_uploads(classifier: DigitClassifier, uploads: list[Upload]) -> list[Classification]:
