@@ -176,3 +176,10 @@ def test_read_images_keeps_going_past_a_bad_file(tmp_path):
     (_, first, no_error), (_, nothing, error), (_, last, _) = results
     assert first.shape == (30, 40) and last.shape == (30, 40) and no_error is None
     assert nothing is None and isinstance(error, UnsupportedImageError)
+
+
+def test_header_size_reads_the_header_only():
+    # A header claiming 7000 x 7000 whose pixel data is missing: the size is known without decoding a pixel.
+    assert imageio.header_size(png_with_size(7_000, 7_000)) == (7_000, 7_000)
+    assert imageio.header_size(encode(Image.fromarray(gradient()), "PNG")) == (40, 30)
+    assert imageio.header_size(b"not an image") is None
