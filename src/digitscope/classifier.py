@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .costs import min_cost_decision, parse_cost
-from .export import Backend, create_backend, resolve_backend
+from .export import PREDICT_BATCH, Backend, create_backend, resolve_backend
 from .labels import NOT_A_DIGIT
 from .runtime import default_device
 from .saved import load_model
@@ -111,13 +111,13 @@ class DigitClassifier:
     def num_classes(self) -> int:
         return int(self.card["arch_kwargs"].get("num_classes", 10))
 
-    def logits(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    def logits(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(N, K) float32 logits for uint8 images (N, 28, 28) or a single (28, 28) image, from the backend."""
         x = _as_batch(images)
         return self.backend.logits(x, batch_size) if len(x) else np.zeros((0, self.num_classes), np.float32)
 
     @torch.no_grad()
-    def embed(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    def embed(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(N, D) features of the layer before the classifier (the input of the final Linear layer)."""
         if not (isinstance(self.model, nn.Sequential) and isinstance(self.model[-1], nn.Linear)):
             raise ValueError(f"{self.card.get('arch')!r} does not end in a Linear classifier: no embedding to give")
@@ -133,7 +133,7 @@ class DigitClassifier:
         return float(self.card.get("calibration", {}).get("temperature", 1.0))
 
     @torch.no_grad()
-    def member_proba(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    def member_proba(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(S, N, K) probabilities of each ensemble member, or of each MC dropout pass (``mc_samples``)."""
         from .models.ensemble import Ensemble
         from .uncertainty.mc_dropout import mc_dropout_proba

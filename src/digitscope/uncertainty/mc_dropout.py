@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..classifier import DigitClassifier, _as_batch
+from ..export import PREDICT_BATCH
 
 
 def has_dropout(model: nn.Module) -> bool:
@@ -15,7 +16,7 @@ def has_dropout(model: nn.Module) -> bool:
 
 @torch.no_grad()
 def mc_dropout_proba(classifier: DigitClassifier, images: np.ndarray, samples: int = 10, seed: int = 0,
-                     batch_size: int = 2048) -> np.ndarray:
+                     batch_size: int = PREDICT_BATCH) -> np.ndarray:
     """(S, N, K) softmax probabilities of ``samples`` passes with dropout on (BatchNorm stays in eval mode)."""
     model = classifier.model
     if not has_dropout(model):
