@@ -42,6 +42,7 @@ CARD_KEYS_EXPORTED = ("arch", "arch_kwargs", "calibration", "reject", "config", 
 # growing with each new batch size at 2048, which made long batch-reading jobs grow too.
 PREDICT_BATCH = 256
 
+
 class Backend(Protocol):
     name: str
 
