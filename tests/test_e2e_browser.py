@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from drawn_digits import PAD_HEIGHT, PAD_WIDTH, strokes
 from live_server import running_server
@@ -93,6 +94,25 @@ def test_a_number_drawn_with_the_mouse_is_read_with_a_box_per_digit_and_undo_wor
     page.get_by_role("button", name="Clear").click()
     sync_api.expect(page.locator("#result")).to_have_attribute("data-state", "empty")
     assert page.locator("#boxes rect").count() == 0
+
+
+@pytest.mark.xfail(strict=True, reason="the bundled 10-class default answers 'not sure: best guess 43' for this scribble; "
+                                       "an 11-class default (with 'not a digit') says not_a_digit, but none is "
+                                       "accurate enough to ship yet")
+def test_a_scribble_is_not_read_as_a_number(page):
+    # One tangled stroke across the pad, seed 002's kind of input: the page must not show a number for it.
+    box = page.locator("#pad").bounding_box()
+    rng = np.random.default_rng(3)
+    points = np.cumsum(rng.normal(0, 0.06, (80, 2)), axis=0)
+    points = 0.5 + 0.35 * points / np.abs(points).max()  # inside the middle of the pad
+    page.mouse.move(box["x"] + points[0, 0] * box["width"], box["y"] + points[0, 1] * box["height"])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=2)
+    page.mouse.up()
+    sync_api.expect(page.locator("#result")).to_have_attribute("data-state", "not-a-digit", timeout=15_000)
+    assert page.locator("#boxes rect").count() == 0
+    shot(page, "page-scribble.png")
 
 
 def test_uploading_a_file_that_is_not_an_image_shows_the_error(page, tmp_path):
