@@ -26,3 +26,16 @@ def test_required_architectures_are_registered():
 def test_unknown_architecture_names_the_choices():
     with pytest.raises(ValueError, match="choose one of: .*digitnet"):
         create_model("resnet9000")
+
+
+def test_group_norm_digitnet_answers_each_image_alone():
+    # With norm="group" an image's logits do not depend on the other images of its batch, even in training mode.
+    torch.manual_seed(0)
+    model = create_model("digitnet", norm="group", dropout=0.0).train()
+    digit = torch.rand(1, 1, 28, 28)
+    with torch.no_grad():
+        alone = model(digit)
+        with_noise = model(torch.cat([digit, 5 * torch.rand(7, 1, 28, 28)]))[:1]
+    assert torch.allclose(alone, with_noise, atol=1e-5)
+    with pytest.raises(ValueError, match="choose one of: batch, group"):
+        create_model("digitnet", norm="layer")

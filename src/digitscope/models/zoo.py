@@ -18,10 +18,17 @@ class Standardize(nn.Module):
         return (x - MNIST_MEAN) / MNIST_STD
 
 
-def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0) -> nn.Sequential:
+NORMS = ("batch", "group")
+
+
+def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0, norm: str = "batch") -> nn.Sequential:
+    """Conv, normalisation, ReLU. 'group' normalises each image by itself (GroupNorm, 8 channels a group): its
+    answer does not depend on what else was in the batch, which matters when batches mix digits with noise."""
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose one of: {', '.join(NORMS)}")
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=False),
-        nn.BatchNorm2d(c_out),
+        nn.BatchNorm2d(c_out) if norm == "batch" else nn.GroupNorm(max(1, c_out // 8), c_out),
         nn.ReLU(inplace=True),
     )
 
@@ -42,16 +49,20 @@ class VariantHead(nn.Linear):
 
 
 @register_model("flagship: 7-conv BatchNorm CNN (~330k params), strided convs instead of pooling; "
-                "variants=K gives each digit K latent variants")
-def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4, variants: int = 1) -> nn.Module:
+                "variants=K gives each digit K latent variants; norm='group' uses GroupNorm instead")
+def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4, variants: int = 1,
+             norm: str = "batch") -> nn.Module:
     w1, w2, w3 = width, 2 * width, 4 * width
+    n = {"norm": norm}
     return nn.Sequential(
         Standardize(),
-        conv_bn(1, w1, 3), conv_bn(w1, w1, 3), conv_bn(w1, w1, 5, stride=2, padding=2),  # (N, w1, 12, 12)
+        conv_bn(1, w1, 3, **n), conv_bn(w1, w1, 3, **n),
+        conv_bn(w1, w1, 5, stride=2, padding=2, **n),  # (N, w1, 12, 12)
         nn.Dropout(dropout),
-        conv_bn(w1, w2, 3), conv_bn(w2, w2, 3), conv_bn(w2, w2, 5, stride=2, padding=2),  # (N, w2, 4, 4)
+        conv_bn(w1, w2, 3, **n), conv_bn(w2, w2, 3, **n),
+        conv_bn(w2, w2, 5, stride=2, padding=2, **n),  # (N, w2, 4, 4)
         nn.Dropout(dropout),
-        conv_bn(w2, w3, 4),  # (N, w3, 1, 1)
+        conv_bn(w2, w3, 4, **n),  # (N, w3, 1, 1)
         nn.Flatten(),
         nn.Dropout(dropout),
         nn.Linear(w3, num_classes) if variants == 1 else VariantHead(w3, num_classes, variants),
