@@ -205,8 +205,8 @@ class DigitClassifier:
 
         canonical = _as_batch(canonical)
         results = [Prediction(name, None, None, None, True, "not_a_digit") for name in names]
-        inked = [i for i, image in enumerate(canonical) if not is_blank(image)]
-        if inked:
+        inked = np.flatnonzero(~is_blank(canonical))
+        if len(inked):
             probs = self.predict_proba(canonical[inked])  # (n, K)
             uncertain = self.is_uncertain(probs)
             not_digit = self.decide(probs) == NOT_A_DIGIT  # never for a 10-class model

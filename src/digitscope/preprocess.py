@@ -146,6 +146,7 @@ def to_mnist_batch(images: Iterable[np.ndarray]) -> np.ndarray:
     return np.stack(digits)
 
 
-def is_blank(image28: np.ndarray) -> bool:
-    """True when a 28x28 MNIST-style digit holds too little ink to be read as anything."""
-    return float(image28.sum(dtype=np.float64)) < MIN_INK_MASS
+def is_blank(images: np.ndarray) -> np.bool_ | np.ndarray:
+    """True when a 28x28 MNIST-style digit holds too little ink to be read as anything; for a batch
+    (N, 28, 28), one answer per digit."""
+    return np.asarray(images).sum(axis=(-2, -1), dtype=np.float64) < MIN_INK_MASS

@@ -85,7 +85,7 @@ def all_scores(model, images: np.ndarray) -> dict[str, np.ndarray]:
     out = {name: score(inputs[needs]) for name, (needs, score) in SCORES.items() if needs in inputs}
     if model.knows_not_a_digit:
         out["is-a-digit"] = 1.0 - probs[:, NOT_A_DIGIT]
-    blank = np.array([is_blank(im) for im in images])
+    blank = is_blank(images)
     out["reject-rule"] = np.where(blank, -1.0, digit_confidence(probs))
     return out
 
