@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 
 import digitscope
 from digitscope.analysis import evaluate
-from digitscope.classifier import WEIGHTS_DIR
 from digitscope.cli import app
 from digitscope.imageio import read_image
 from digitscope.preprocess import to_mnist
@@ -44,9 +43,9 @@ def test_ece_of_hand_made_probabilities():
     assert calibration_report(probs, labels)["brier"] == pytest.approx((8 * 0.02 + 2 * 1.62) / 10)
 
 
-def test_calibrate_stores_the_temperature_that_predict_proba_then_uses(tiny_dataset, tmp_path):
-    shutil.copy(WEIGHTS_DIR / "default.safetensors", tmp_path / "m.safetensors")
-    shutil.copy(WEIGHTS_DIR / "default.json", tmp_path / "m.json")
+def test_calibrate_stores_the_temperature_that_predict_proba_then_uses(tiny_dataset, ten_class_model, tmp_path):
+    shutil.copy(ten_class_model.with_suffix(".safetensors"), tmp_path / "m.safetensors")
+    shutil.copy(ten_class_model.with_suffix(".json"), tmp_path / "m.json")
     before = digitscope.load(tmp_path / "m").predict_proba(digitscope.data.load("tiny:val").images[:5])
     result = CliRunner().invoke(app, ["calibrate", "--model", str(tmp_path / "m"), "--data", "tiny:val", "--json",
                                       "--figures", str(tmp_path / "fig")])
@@ -78,9 +77,10 @@ def test_risk_coverage_and_threshold_on_hand_made_scores():
         choose_threshold(scores, correct)
 
 
-def test_the_reject_rule_stored_by_calibrate_refuses_low_confidence_in_predict(tiny_dataset, tmp_path):
-    shutil.copy(WEIGHTS_DIR / "default.safetensors", tmp_path / "m.safetensors")
-    shutil.copy(WEIGHTS_DIR / "default.json", tmp_path / "m.json")
+def test_the_reject_rule_stored_by_calibrate_refuses_low_confidence_in_predict(tiny_dataset, ten_class_model,
+                                                                            tmp_path):
+    shutil.copy(ten_class_model.with_suffix(".safetensors"), tmp_path / "m.safetensors")
+    shutil.copy(ten_class_model.with_suffix(".json"), tmp_path / "m.json")
     result = CliRunner().invoke(app, ["calibrate", "--model", str(tmp_path / "m"), "--data", "tiny:val",
                                       "--coverage", "0.5", "--json"])
     assert result.exit_code == 0, result.output

@@ -24,9 +24,10 @@ def test_default_model_reads_every_bundled_example():
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["file"] for a in answers] == [str(p) for p in EXAMPLES]
     for a in answers:
-        assert set(a) == {"file", "digit", "confidence", "probabilities", "rejected", "reason"}
-        assert a["digit"] == int(Path(a["file"]).name[0]), a
-        assert abs(sum(a["probabilities"]) - 1) < 1e-4 and a["confidence"] == max(a["probabilities"])
+        assert set(a) == {"file", "digit", "confidence", "probabilities", "rejected", "reason", "not_a_digit"}
+        assert a["digit"] == int(Path(a["file"]).name[0]) and not a["rejected"], a
+        # the ten digit probabilities and p(not a digit) make one distribution
+        assert abs(sum(a["probabilities"]) + a["not_a_digit"] - 1) < 1e-4 and a["confidence"] == max(a["probabilities"])
 
 
 def test_a_corrupt_file_is_reported_and_the_rest_are_answered(tmp_path):

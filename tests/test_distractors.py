@@ -9,7 +9,7 @@ from conftest import synthetic_digits
 import digitscope
 from digitscope import data
 from digitscope.analysis import evaluate
-from digitscope.analysis.metrics import classification_report
+from digitscope.classifier import DigitClassifier
 from digitscope.data import distractors
 from digitscope.data.distractors import EXCLUDED, HELD_OUT_FONTS, KINDS, NOT_A_DIGIT, TRAINING_FONTS
 from digitscope.preprocess import is_blank
@@ -134,17 +134,18 @@ def test_an_eleven_class_model_answers_not_a_digit_for_distractors(eleven_class_
     assert (model.predict(unseen.images) == NOT_A_DIGIT).mean() > 0.8
 
 
-def test_evaluation_counts_not_a_digit_answers_as_wrong(eleven_class_model):
+def test_evaluation_scores_the_digit_given_and_counts_not_a_digit_answers_as_refusals(eleven_class_model):
     _, model = eleven_class_model
     test = data.load("tiny:test")
     report = evaluate(model, "tiny:test")
-    assert report["accuracy"] == pytest.approx((model.predict(test.images) == test.labels).mean())
-    assert "not_a_digit_rate" in report
-    # by hand: one right, one read as a wrong digit, one "not a digit"
-    probs = np.eye(11)[[3, 5, 10]]
-    metrics = classification_report(np.array([3, 4, 2]), probs, no_value=NOT_A_DIGIT)
-    assert metrics["accuracy"] == pytest.approx(1 / 3)
-    assert metrics["numeric_error_per_image"] == pytest.approx(0.5)  # over the two numbers read: 0 and 1
+    probs = model.predict_proba(test.images)
+    answers = model.predict(test.images)
+    assert report["accuracy"] == pytest.approx((probs[:, :NOT_A_DIGIT].argmax(1) == test.labels).mean())
+    assert report["accuracy_not_a_digit_wrong"] == pytest.approx((answers == test.labels).mean())
+    assert report["not_a_digit_rate"] == pytest.approx((answers == NOT_A_DIGIT).mean())
+    calibrated = evaluate(DigitClassifier(model.model, {**model.card, "reject": {"score": "digit-confidence",
+                                                                               "threshold": 0.0}}), "tiny:test")
+    assert calibrated["selective"]["coverage"] == pytest.approx(1 - report["not_a_digit_rate"])  # refused: not answered
 
 
 def test_calibration_and_reject_rule_work_for_an_eleven_class_model(eleven_class_model, tmp_path):

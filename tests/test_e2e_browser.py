@@ -96,9 +96,6 @@ def test_a_number_drawn_with_the_mouse_is_read_with_a_box_per_digit_and_undo_wor
     assert page.locator("#boxes rect").count() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the bundled 10-class default answers 'not sure: best guess 43' for this "
-                                       "scribble; an 11-class default (with 'not a digit') says not_a_digit, but "
-                                       "none is accurate enough to ship yet")
 def test_a_scribble_is_not_read_as_a_number(page):
     # One tangled stroke across the pad, seed 002's kind of input: the page must not show a number for it.
     box = page.locator("#pad").bounding_box()

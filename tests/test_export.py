@@ -100,7 +100,7 @@ def test_auto_picks_onnxruntime_on_cpu_and_torch_for_mc_dropout():
     assert digitscope.load("default").backend.name == "onnxruntime"
     mc = digitscope.load("default", mc_samples=3)
     assert mc.backend.name == "torch"
-    assert mc.predict_proba(digits()[:4]).shape == (4, 10)  # MC dropout still runs, on torch
+    assert mc.predict_proba(digits()[:4]).shape == (4, 11)  # MC dropout still runs, on torch
     with pytest.raises(ValueError, match="torch backend only"):
         digitscope.load("default", mc_samples=3, backend="onnxruntime")
 

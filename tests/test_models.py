@@ -7,6 +7,8 @@ COMPOSITES = {  # architectures built from others: what they are made of
     "ensemble": {"members": [{"arch": "quicknet", "arch_kwargs": {}}, {"arch": "mlp", "arch_kwargs": {}}]},
     "specialists": {"generalist": {"arch": "quicknet", "arch_kwargs": {}}, "threshold": 1.5,
                     "specialists": [{"arch": "mlp", "arch_kwargs": {}, "pair": [4, 9]}]},
+    "gate": {"reader": {"arch": "quicknet", "arch_kwargs": {"num_classes": 10}},
+             "detector": {"arch": "mlp", "arch_kwargs": {"num_classes": 11}}},
 }
 
 

@@ -52,7 +52,7 @@ def test_mc_dropout_samples_differ_and_average_close_to_the_plain_prediction():
     images = np.zeros((4, 28, 28), np.uint8)
     images[:, 6:22, 12:16] = 255  # a vertical bar: a 1
     samples = mc_dropout_proba(model, images, samples=8)
-    assert samples.shape == (8, 4, 10)
+    assert samples.shape == (8, 4, 11)  # the ten digits and "not a digit"
     assert not np.allclose(samples[0], samples[1])
     np.testing.assert_allclose(samples, mc_dropout_proba(model, images, samples=8))  # seeded: reproducible
     assert samples.mean(0).argmax(1).tolist() == model.predict(images).tolist()

@@ -87,7 +87,7 @@ def test_health_and_models_name_the_model_and_its_backend(client):
     assert health["status"] == "ok" and health["model"] == "default"
     assert health["backend"] == "onnxruntime"  # the faster one, installed with the package
     (model,) = client.get("/v1/models").json()["models"]
-    assert model["arch"] == "digitnet" and model["backend"] == "onnxruntime"
+    assert model["arch"] == "gate" and model["backend"] == "onnxruntime"
     assert 0 < model["temperature"] < 1 and 0.9 < model["reject_threshold"] < 1
 
 

@@ -116,16 +116,26 @@ class DigitClassifier:
         x = _as_batch(images)
         return self.backend.logits(x, batch_size) if len(x) else np.zeros((0, self.num_classes), np.float32)
 
+    @property
+    def digit_network(self) -> nn.Module:
+        """The network that tells the digits apart: the model, or a gate's reader (a gate's digits are its
+        reader's, so are its features)."""
+        from .models.gate import NotADigitGate
+
+        return self.model.reader if isinstance(self.model, NotADigitGate) else self.model
+
     @torch.no_grad()
     def embed(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        """(N, D) features of the layer before the classifier (the input of the final Linear layer)."""
-        if not (isinstance(self.model, nn.Sequential) and isinstance(self.model[-1], nn.Linear)):
+        """(N, D) features of the layer before the digit classifier (the input of ``digit_network``'s final
+        layer)."""
+        net = self.digit_network
+        if not (isinstance(net, nn.Sequential) and isinstance(net[-1], nn.Linear)):
             raise ValueError(f"{self.card.get('arch')!r} does not end in a Linear classifier: no embedding to give")
-        body = self.model[:-1]
+        body = net[:-1]
         x = _as_batch(images)
         out = [body(torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255))
                .float().flatten(1).cpu() for i in range(0, len(x), batch_size)]
-        return torch.cat(out).numpy() if out else np.zeros((0, self.model[-1].in_features), np.float32)
+        return torch.cat(out).numpy() if out else np.zeros((0, net[-1].in_features), np.float32)
 
     @property
     def temperature(self) -> float:

@@ -362,6 +362,26 @@ def ensemble_combine(members: list[Path] = typer.Argument(..., help="training fo
           lambda r: console.print(f"ensemble of {len(r['members'])} members saved as {r['model']}"))
 
 
+@app.command()
+def gate(reader: str = typer.Option(..., "--reader", help="the 10-class model that decides which digit"),
+         detector: str = typer.Option(..., "--detector", help="the 11-class model (trained with --distractors) "
+                                                              "that decides whether there is a digit"),
+         out: Path = typer.Option(..., "--out", help="the gate: OUT.safetensors + OUT.json, or OUT/model.* when "
+                                                     "OUT is a folder"),
+         as_json: bool = JSON) -> None:
+    """Put a digit reader behind a 'not a digit' detector, saved as one model (then `digitscope calibrate` it)."""
+    from .uncertainty.gate import combine_gate
+
+    stem = out / "model" if out.is_dir() else out
+    try:
+        card = combine_gate(reader, detector, stem,
+                            command=f"digitscope gate --reader {reader} --detector {detector} --out {out}")
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    _emit({"model": str(stem), "parts": card["parts"], "parameters": card["parameters"]}, as_json,
+          lambda r: console.print(f"gate saved as {r['model']}: reader {reader}, detector {detector}"))
+
+
 @app.command("ood-eval")
 def ood_eval(model: str = MODEL,
              data_spec: str = typer.Option("mnist:test", "--data", help="the in-distribution digits"),

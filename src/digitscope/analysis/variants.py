@@ -97,10 +97,10 @@ def embed_and_predict(clf, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
     embeddings = clf.embed(images)
-    # embed() has checked that the model ends in this Linear layer: applying it to the embeddings gives the
-    # model's own logits without running the images through the network a second time.
+    # embed() has checked that the digit network ends in this Linear layer: applying it to the embeddings gives
+    # its own logits without running the images through the network a second time.
     with torch.no_grad():
-        logits = clf.model[-1](torch.from_numpy(embeddings).to(clf.device))
+        logits = clf.digit_network[-1](torch.from_numpy(embeddings).to(clf.device))
     return embeddings, logits.argmax(dim=1).cpu().numpy()
 
 
@@ -118,7 +118,7 @@ def variant_map(clf, spec: str, out: Path, k: int = 4, per_cluster: int = 8, lim
         raise ValueError(f"{spec} is empty: no images to cluster")
     _check_options(k, per_cluster)  # before the embeddings, which take a while
     embeddings, predictions = embed_and_predict(clf, images)
-    head = clf.model[-1]
+    head = clf.digit_network[-1]
     if hasattr(head, "variant_logits"):  # a variant head has found the variants itself: show its own
         import torch
 

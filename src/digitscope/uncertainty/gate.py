@@ -1,0 +1,41 @@
+"""Put a 10-class digit reader behind an 11-class "not a digit" detector and save the pair as one model
+(``models.gate``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..classifier import resolve_model_path
+from ..labels import NOT_A_DIGIT
+from ..models import count_parameters, create_model
+from ..saved import code_version, load_model, save_model
+
+
+def combine_gate(reader_path: str | Path, detector_path: str | Path, out: Path, command: str = "") -> dict:
+    """Load the reader (10 classes) and the detector (11: trained with ``--distractors``), check that they fit
+    together, save ``out`` (``out.safetensors`` + ``out.json``); returns its card. The result is uncalibrated:
+    ``digitscope calibrate`` fits its temperature and reject rule on validation, as for any model."""
+    (reader, reader_card), (detector, detector_card) = (load_model(resolve_model_path(p))
+                                                        for p in (reader_path, detector_path))
+    for role, card, classes, hint in (("reader", reader_card, NOT_A_DIGIT, "a model of the ten digits"),
+                                      ("detector", detector_card, NOT_A_DIGIT + 1, "trained with --distractors")):
+        if card["arch_kwargs"].get("num_classes", 10) != classes:
+            raise ValueError(f"the {role} has {card['arch_kwargs'].get('num_classes', 10)} classes; it must have "
+                             f"{classes} ({hint})")
+    if reader_card.get("data", {}).get("name") != detector_card.get("data", {}).get("name"):
+        raise ValueError("the reader and the detector were trained on different datasets")
+    parts = {role: {"arch": c["arch"], "arch_kwargs": c["arch_kwargs"]}
+             for role, c in (("reader", reader_card), ("detector", detector_card))}
+    model = create_model("gate", **parts)
+    model.reader.load_state_dict(reader.state_dict())
+    model.detector.load_state_dict(detector.state_dict())
+    card = {
+        "arch": "gate", "arch_kwargs": {**parts, "num_classes": NOT_A_DIGIT + 1},
+        "parts": {role: {"path": str(p), "seed": c.get("seed"), "command": c.get("command"),
+                         "metrics": c.get("metrics", {}).get("selected")}
+                  for role, p, c in (("reader", reader_path, reader_card), ("detector", detector_path, detector_card))},
+        "data": reader_card.get("data"), "distractors": detector_card.get("distractors"),
+        "parameters": count_parameters(model), "code_version": code_version(), "command": command,
+    }
+    save_model(Path(out), model, card)
+    return card
