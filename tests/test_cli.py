@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from digitscope.cli import app
@@ -28,6 +30,32 @@ def test_default_model_reads_every_bundled_example():
         assert a["digit"] == int(Path(a["file"]).name[0]) and not a["rejected"], a
         # the ten digit probabilities and p(not a digit) make one distribution
         assert abs(sum(a["probabilities"]) + a["not_a_digit"] - 1) < 1e-4 and a["confidence"] == max(a["probabilities"])
+
+
+def test_a_mis_cut_fragment_is_not_a_digit_a_scribble_is_refused_and_a_digit_is_answered(tmp_path):
+    from drawn_digits import PAD_HEIGHT, PAD_WIDTH, PEN, strokes
+
+    # Seed 002's case: "42" cut in the wrong place, the right half of the 4 with the left half of the 2.
+    pad = Image.new("L", (PAD_WIDTH, PAD_HEIGHT), 255)
+    for stroke in strokes("42"):
+        ImageDraw.Draw(pad).line(stroke, fill=0, width=PEN, joint="curve")
+    ink = np.flatnonzero((np.asarray(pad) < 128).any(axis=0))
+    middle, quarter = (ink[0] + ink[-1]) // 2, (ink[-1] - ink[0]) // 4
+    pad.crop((middle - quarter, 0, middle + quarter, PAD_HEIGHT)).save(tmp_path / "fragment.png")
+    files = [tmp_path / "fragment.png"]
+    for seed in range(4):  # tangled pen strokes
+        points = np.cumsum(np.random.default_rng(seed).normal(0, 0.06, (80, 2)), axis=0)
+        scribble = Image.new("L", (200, 200), 255)
+        ImageDraw.Draw(scribble).line([tuple(p) for p in 100 + 70 * points / np.abs(points).max()], fill=0,
+                                      width=9, joint="curve")
+        files.append(tmp_path / f"scribble{seed}.png")
+        scribble.save(files[-1])
+    result = run("predict", *files, EXAMPLES[0], "--json")
+    assert result.exit_code == 0, result.output
+    fragment, *scribbles, digit = (json.loads(line) for line in result.stdout.splitlines())
+    assert fragment["rejected"] and fragment["reason"] == "not_a_digit" and fragment["not_a_digit"] > 0.9
+    assert all(s["rejected"] for s in scribbles), scribbles
+    assert not digit["rejected"] and digit["confidence"] > 0.99
 
 
 def test_a_corrupt_file_is_reported_and_the_rest_are_answered(tmp_path):
