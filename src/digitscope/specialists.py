@@ -40,8 +40,9 @@ def specialist_config(generalist: str | Path, preset: str = "flagship", scratch:
     config = card.get("config") or {"data": card.get("data", {}).get("name", "mnist")}
     where = {k: config[k] for k in ("data", "train_split", "val_split", "val_holdout") if k in config}
     recipe = TrainConfig(**{**PRESETS[preset], **where, **{k: v for k, v in overrides.items() if v is not None}})
-    same_arch = recipe.arch == card["arch"] and recipe.arch_kwargs == {
-        k: v for k, v in card["arch_kwargs"].items() if k != "num_classes"}
+    digits = card["arch_kwargs"]["reader"] if card["arch"] == "gate" else card  # a gate's digits are its reader's
+    same_arch = recipe.arch == digits["arch"] and recipe.arch_kwargs == {
+        k: v for k, v in digits["arch_kwargs"].items() if k != "num_classes"}
     return dataclasses.replace(recipe, init=str(generalist)) if same_arch and not scratch else recipe
 
 

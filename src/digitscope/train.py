@@ -234,13 +234,17 @@ def append_distractors(cfg: TrainConfig, x_train: torch.Tensor, y_train: torch.T
 
 def load_fitting_weights(model: nn.Module, source: str) -> None:
     """Copy the weights of saved model ``source`` (a name or path) into ``model`` wherever name and shape agree;
-    the rest keep their fresh initialisation (a final layer for another number of classes)."""
+    the rest keep their fresh initialisation (a final layer for another number of classes). From a gate (the
+    bundled default) they come from its digit reader."""
     from safetensors.torch import load_file
 
     from .classifier import resolve_model_path
     from .saved import weights_path
 
-    saved = load_file(str(weights_path(resolve_model_path(source))))
+    path = resolve_model_path(source)
+    saved = load_file(str(weights_path(path)))
+    if read_card(path)["arch"] == "gate":
+        saved = {k.removeprefix("reader."): v for k, v in saved.items() if k.startswith("reader.")}
     own = model.state_dict()
     fitting = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
     if not fitting:
