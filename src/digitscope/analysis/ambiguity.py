@@ -15,6 +15,7 @@ from PIL import Image
 
 from .. import data
 from ..classifier import load
+from ..labels import NOT_A_DIGIT
 from ..uncertainty import entropy, margin, max_probability, mc_dropout_proba, member_disagreement, mutual_information
 from .sheets import contact_sheet
 
@@ -113,12 +114,18 @@ def _short(p: float) -> str:
     return f"{p:.2f}".removeprefix("0")
 
 
+def _answer(c: int, short: bool = False) -> str:
+    """A class as people read it: the digit, or for an 11-class model's class 10 "not a digit"."""
+    return str(c) if c != NOT_A_DIGIT else "none" if short else "not a digit"
+
+
 def _top3(item: Item) -> str:
-    return " ".join(f"{t['digit']}:{_short(t['probability'])}" for t in item.top3)
+    return " ".join(f"{_answer(t['digit'], short=True)}:{_short(t['probability'])}" for t in item.top3)
 
 
 def caption(item: Item) -> str:
-    return f"#{item.index} true {item.label}\npred {item.prediction}  {item.confidence:.1%}\n{_top3(item)}"
+    return (f"#{item.index} true {item.label}\npred {_answer(item.prediction, short=True)}  {item.confidence:.1%}"
+            f"\n{_top3(item)}")
 
 
 def find_ambiguous(model: str | Path, spec: str, kind: str, out: Path, top: int = 20, mc_samples: int = 10) -> dict:
@@ -170,7 +177,8 @@ def _markdown(result: dict, items: list[Item], card: dict, checksum: str) -> str
         "",
         f"- **Model:** `{result['model']}` ({card.get('arch', '?')}, code {card.get('code_version', '?')})",
         f"- **Data:** `{result['data']}`, {result['n']:,} images (sha256 {checksum[:16]}…); "
-        f"the model gets {result['errors']:,} wrong",
+        f"the model answers {result['errors']:,} of them wrongly"
+        + (" or \"not a digit\"" if card.get("arch_kwargs", {}).get("num_classes", 10) > NOT_A_DIGIT else ""),
         f"- **Kind:** {kind}: {definition}. Score: {score_meaning}.",
     ]
     if "mc_samples" in result:
@@ -191,7 +199,7 @@ def _markdown(result: dict, items: list[Item], card: dict, checksum: str) -> str
                  + ("disagreement | " if disagreement else "") + "top-3 | image |")
     lines.append("|---:|---:|---:|---:|---:|---:|" + ("---:|" if disagreement else "") + "---|---|")
     for rank_, item in enumerate(items, 1):
-        lines.append(f"| {rank_} | {item.index} | {item.label} | {item.prediction} | {item.confidence:.1%} | "
+        lines.append(f"| {rank_} | {item.index} | {item.label} | {_answer(item.prediction)} | {item.confidence:.1%} | "
                      f"{item.score:.4f} | " + (f"{item.disagreement:.2f} | " if disagreement else "")
                      + f"{_top3(item)} | [{item.index}.png]({item.index}.png) |")
     return "\n".join(lines) + "\n"
