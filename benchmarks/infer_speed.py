@@ -1,8 +1,11 @@
 """Inference speed: digits per second for batch prediction of MNIST digits, PyTorch eager against onnxruntime
-(float32, and int8 calibrated on the first 1,000 mnist:train digits) in the same run, for the default model and
-for an ensemble; median of several repeats, with each backend's accuracy on mnist:val beside it.
+(float32, and int8 calibrated on the first 1,000 mnist:train digits) in the same run, for the default model (or
+several, --models) and for an ensemble; median of several repeats, with each backend's accuracy on mnist:val (its
+best digit) beside it.
 
     python benchmarks/infer_speed.py --repeats 5
+    python benchmarks/infer_speed.py --models default runs/default10 \\
+        --members runs/mistakes/ce-s0 runs/mistakes/ce-s1 runs/mistakes/ce-s2
 
 The ensemble is built from --members: by default the three flagship seeds the bundled model was chosen
 from (`python benchmarks/accuracy.py --seeds 0 1 2 --out runs/flagship` trains them). Members must differ:
@@ -56,7 +59,7 @@ def rate(backend, images: np.ndarray, batch_size: int, repeats: int, budget: flo
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default="default")
+    p.add_argument("--models", nargs="+", default=["default"], help="bundled names or saved models")
     p.add_argument("--members", nargs="+", default=[f"runs/flagship/seed{k}" for k in range(3)],
                    help="saved models (training folders) making the ensemble")
     p.add_argument("--repeats", type=int, default=5)
@@ -67,12 +70,13 @@ def main() -> None:
     val = digitscope.data.load("mnist:val")
     calibration = digitscope.data.load("mnist:train").images[:CALIBRATION_IMAGES]
     load_before = os.getloadavg()[0]
-    subjects = {f"`{args.model}`": load_model(resolve_model_path(args.model))[0].eval(),
+    subjects = {**{f"`{m}`": load_model(resolve_model_path(m))[0].eval() for m in args.models},
                 f"ensemble of {len(args.members)}": ensemble_of(args.members)}
     rows, accuracy = [], {}
     for label, model in subjects.items():
         for name, backend in backends(model, calibration).items():
-            accuracy[label, name] = float((backend.logits(val.images).argmax(1) == val.labels).mean())  # warms up
+            digits = backend.logits(val.images)[:, :10].argmax(1)  # the best digit, with or without "not a digit"
+            accuracy[label, name] = float((digits == val.labels).mean())  # and warms the backend up
             rows.append((label, name, [rate(backend, images, bs, args.repeats, args.budget)
                                        for bs in args.batch_sizes]))
     header = " | ".join(f"batch {bs}" for bs in args.batch_sizes)
