@@ -38,9 +38,10 @@ class NotADigitGate(nn.Module):
 def gate(reader: dict, detector: dict, num_classes: int = NOT_A_DIGIT + 1) -> nn.Module:
     if num_classes != NOT_A_DIGIT + 1:
         raise ValueError(f"a gate answers the ten digits and 'not a digit' (11 classes), not {num_classes}")
-    if reader["arch_kwargs"].get("num_classes", 10) != NOT_A_DIGIT:
-        raise ValueError("the gate's reader must be a 10-class digit model")
-    if detector["arch_kwargs"].get("num_classes", 10) != NOT_A_DIGIT + 1:
-        raise ValueError("the gate's detector must be an 11-class model, trained with --distractors")
+    for role, part, classes, hint in (("reader", reader, NOT_A_DIGIT, "a model of the ten digits"),
+                                      ("detector", detector, NOT_A_DIGIT + 1, "trained with --distractors")):
+        if part["arch_kwargs"].get("num_classes", 10) != classes:
+            raise ValueError(f"the gate's {role} has {part['arch_kwargs'].get('num_classes', 10)} classes; it must "
+                             f"have {classes} ({hint})")
     return NotADigitGate(create_model(reader["arch"], **reader["arch_kwargs"]),
                          create_model(detector["arch"], **detector["arch_kwargs"]))
