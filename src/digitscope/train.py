@@ -57,6 +57,7 @@ class TrainConfig:
     val_holdout: int = 0  # > 0: validate on the last N images of the training split instead (data with no val split)
     classes: str = ""  # train on these classes only, relabelled 0..K-1 in the order given ('4,9': a 4-vs-9 specialist)
     init: str = ""  # start from this saved model's weights where they fit (a specialist from its generalist)
+    freeze: int = 0  # with --init: keep its first N layers as they are (a detector sharing them with its reader)
     epochs: int = 15
     batch_size: int = 128
     optimizer: str = "adamw"  # adamw | sgd | adadelta
@@ -253,8 +254,25 @@ def load_fitting_weights(model: nn.Module, source: str) -> None:
     model.load_state_dict(fitting, strict=False)
 
 
+def freeze_layers(model: nn.Module, n: int, init: str) -> nn.Module | None:
+    """The first ``n`` layers of ``model``, fixed: no gradient, and (in the loop) BatchNorm statistics that do not
+    move. A detector trained this way computes exactly its init model's features up to layer ``n``, so a gate can
+    run those layers once for both (``digitscope gate --shared n``). None when ``n`` is 0."""
+    if not n:
+        return None
+    if not init:
+        raise ValueError("--freeze keeps layers of the --init model; name one with --init")
+    if not isinstance(model, nn.Sequential) or not 0 < n < len(model):
+        layers = len(model) if isinstance(model, nn.Sequential) else 0
+        raise ValueError(f"--freeze must be between 1 and {layers - 1} (the layers of this architecture, less its "
+                         f"last), not {n}" if layers else "--freeze needs an architecture built as a stack of layers")
+    frozen = model[:n]
+    frozen.requires_grad_(False)
+    return frozen
+
+
 def make_optimizer(cfg: TrainConfig, model: nn.Module, steps: int):
-    params = model.parameters()
+    params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "adamw":
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     elif cfg.optimizer == "sgd":
@@ -396,6 +414,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     model = create_model(cfg.arch, num_classes=num_classes, **cfg.arch_kwargs).to(device)
     if cfg.init:
         load_fitting_weights(model, cfg.init)
+    frozen = freeze_layers(model, cfg.freeze, cfg.init)
     if precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
     if ranks.distributed and device.type == "cuda":
@@ -441,6 +460,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         for epoch in range(start_epoch, cfg.epochs):
             task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch, stats="")
             net.train()
+            if frozen is not None:  # their BatchNorm statistics stay the init model's, their dropout off
+                frozen.eval()
             t0 = time.perf_counter()
             perm = epoch_order(cfg, epoch, len(x_train), sample_weights).to(device)
             torch.manual_seed(epoch_seed(cfg.seed, epoch, 1 + ranks.rank))

@@ -8,7 +8,9 @@ against the default's 99.72%). The gate keeps each network to what it does best:
     p(digit d) = (1 - g) * p_reader(d)        p(not a digit) = g = p_detector(10)
 
 so the best digit is always the reader's, and every doubt of the detector lowers the digit confidence that the
-one reject rule reads. Like the ensemble, the gate is an architecture of its own: it saves, loads and exports as
+one reject rule reads. A detector trained from the reader with its first layers frozen (``--freeze N``) computes
+the reader's own features there: the gate then runs those ``shared`` layers once for both, and costs little more
+than the reader alone. Like the ensemble, the gate is an architecture of its own: it saves, loads and exports as
 one model, and its ``forward`` returns the log of those 11 probabilities.
 """
 
@@ -22,20 +24,29 @@ from .registry import create_model, register_model
 
 
 class NotADigitGate(nn.Module):
-    def __init__(self, reader: nn.Module, detector: nn.Module):
+    """``shared`` > 0: ``detector`` holds only the layers after the reader's first ``shared`` and reads their output."""
+
+    def __init__(self, reader: nn.Module, detector: nn.Module, shared: int = 0):
         super().__init__()
         self.reader = reader
         self.detector = detector
+        self.shared = shared
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 11) log-probabilities
-        digits = torch.log_softmax(self.reader(x).float(), dim=1)  # (N, 10)
-        detector = torch.log_softmax(self.detector(x).float(), dim=1)  # (N, 11)
+        if self.shared:
+            features = self.reader[:self.shared](x)
+            digit_logits, detector_logits = self.reader[self.shared:](features), self.detector(features)
+        else:
+            digit_logits, detector_logits = self.reader(x), self.detector(x)
+        digits = torch.log_softmax(digit_logits.float(), dim=1)  # (N, 10)
+        detector = torch.log_softmax(detector_logits.float(), dim=1)  # (N, 11)
         is_digit = torch.logsumexp(detector[:, :NOT_A_DIGIT], dim=1, keepdim=True)  # (N, 1) log(1 - g)
         return torch.cat([digits + is_digit, detector[:, NOT_A_DIGIT:]], dim=1)
 
 
-@register_model("a 10-class reader behind an 11-class 'not a digit' detector (reader, detector: {arch, arch_kwargs})")
-def gate(reader: dict, detector: dict, num_classes: int = NOT_A_DIGIT + 1) -> nn.Module:
+@register_model("a 10-class reader behind an 11-class 'not a digit' detector (reader, detector: {arch, arch_kwargs}); "
+                "shared=N: the detector reads the reader's first N layers")
+def gate(reader: dict, detector: dict, num_classes: int = NOT_A_DIGIT + 1, shared: int = 0) -> nn.Module:
     if num_classes != NOT_A_DIGIT + 1:
         raise ValueError(f"a gate answers the ten digits and 'not a digit' (11 classes), not {num_classes}")
     for role, part, classes, hint in (("reader", reader, NOT_A_DIGIT, "a model of the ten digits"),
@@ -43,5 +54,11 @@ def gate(reader: dict, detector: dict, num_classes: int = NOT_A_DIGIT + 1) -> nn
         if part["arch_kwargs"].get("num_classes", 10) != classes:
             raise ValueError(f"the gate's {role} has {part['arch_kwargs'].get('num_classes', 10)} classes; it must "
                              f"have {classes} ({hint})")
-    return NotADigitGate(create_model(reader["arch"], **reader["arch_kwargs"]),
-                         create_model(detector["arch"], **detector["arch_kwargs"]))
+    reader_net, detector_net = (create_model(p["arch"], **p["arch_kwargs"]) for p in (reader, detector))
+    if shared:
+        if not (isinstance(reader_net, nn.Sequential) and isinstance(detector_net, nn.Sequential)
+                and 0 < shared < min(len(reader_net), len(detector_net))):
+            raise ValueError(f"shared={shared}: a gate can share only the first layers of two stacks of layers, "
+                             "and not all of them")
+        detector_net = detector_net[shared:]  # keeps the layers' names: its weights load from the full detector's
+    return NotADigitGate(reader_net, detector_net, shared)
