@@ -106,6 +106,8 @@ PRESETS: dict[str, dict] = {
     "flagship": dict(arch="digitnet", epochs=20, batch_size=128, lr=3e-3),
     "fast": dict(arch="quicknet", epochs=1, batch_size=64, lr=1e-2, rotate=8.0, scale=0.08, shift=0.08,
                  shear=0.0, ema_decay=0.99, label_smoothing=0.0),  # 1 epoch for 99.0%, --epochs 7 or 8 for 99.5%
+    "sequence": dict(arch="seqnet", data="mnist-sequences", epochs=12, batch_size=128, lr=3e-3, label_smoothing=0.0,
+                     rotate=0.0, scale=0.0, shift=0.0, shear=0.0),  # --data house-scenes for the colour scenes
     "paper": dict(optimizer="adamw", lr=1e-3, schedule="constant", epochs=10, label_smoothing=0.0,
                   ema_decay=0.0, rotate=0.0, scale=0.0, shift=0.0, shear=0.0, weight_decay=0.0),
 }
@@ -161,6 +163,8 @@ def training_splits(cfg: TrainConfig) -> tuple[datasets.Arrays, datasets.Arrays]
     """The config's training and validation images: validation held out of the training split when
     ``val_holdout`` says so, both restricted to ``classes`` (relabelled in the order given) when it names any."""
     train_arrays = datasets.load(f"{cfg.data}:{cfg.train_split}")
+    if train_arrays.labels.ndim == 2:
+        check_sequence_options(cfg)
     if cfg.val_holdout:
         if not 0 < cfg.val_holdout < len(train_arrays):
             raise ValueError(f"--val-holdout must be between 1 and {len(train_arrays) - 1} (the training split "
@@ -252,6 +256,41 @@ def load_fitting_weights(model: nn.Module, source: str) -> None:
         raise ValueError(f"--init {source}: none of its weights fit this architecture; "
                          "start from a model of the same one")
     model.load_state_dict(fitting, strict=False)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the loop learns: the classes of the model's output, the training loss, whether an answer is right
+    (validation accuracy, and the selection that uses it) and the validation loss."""
+
+    num_classes: int
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (N,) bool
+    val_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def task_for(cfg: TrainConfig, y_train: torch.Tensor, y_val: torch.Tensor) -> Task:
+    """One class per image: a classifier, with the config's loss. A row of targets per image (the sequence
+    datasets): the sequence model's length, digits and boxes, read right only when the whole number is."""
+    if y_train.ndim == 1:
+        num_classes = int(max(y_train.max(), y_val.max())) + 1
+        return Task(num_classes, make_loss(cfg, num_classes), lambda z, y: z.argmax(1) == y, F.cross_entropy)
+    from .reading import sequence
+
+    return Task(sequence.DIGIT_CLASSES, sequence.sequence_loss, sequence.sequence_correct, sequence.sequence_loss)
+
+
+def check_sequence_options(cfg: TrainConfig) -> None:
+    """A sequence dataset has a row of targets per image: the options made for one class per image do not apply."""
+    unsupported = [flag for flag, on in (("--loss", cfg.loss != "ce"), ("--distractors", cfg.distractors),
+                                         ("--classes", cfg.classes), ("--hard-examples", cfg.hard_examples),
+                                         ("--label-smoothing", cfg.label_smoothing),
+                                         ("augmentation (--rotate, --scale, --shift, --shear, --elastic)",
+                                          cfg.augment.enabled)) if on]
+    if unsupported:
+        raise ValueError(f"{cfg.data} trains the sequence model (a length, five digits and their boxes per image); "
+                         f"it takes none of: {', '.join(unsupported)} (augmentation would move the boxes; the "
+                         f"sequences are generated afresh instead). Use --preset sequence")
 
 
 def freeze_layers(model: nn.Module, n: int, init: str) -> nn.Module | None:
@@ -408,7 +447,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     if is_hard is not None:
         is_hard = is_hard.to(device)
     x_train, y_train = x_train.to(device), y_train.to(device)
-    num_classes = int(max(y_train.max(), y_val.max())) + 1
+    task = task_for(cfg, y_train, y_val)
+    num_classes = task.num_classes
 
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.arch, num_classes=num_classes, **cfg.arch_kwargs).to(device)
@@ -427,7 +467,6 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     if steps_per_epoch == 0:
         raise ValueError(f"batch size {cfg.batch_size} is larger than the {len(x_train)} training images")
     opt, sched = make_optimizer(cfg, model, steps_per_epoch * cfg.epochs)
-    loss_fn = make_loss(cfg, num_classes)
 
     checkpoint = out / "checkpoint.safetensors"
     start_epoch, history, best, selected = 0, [], {"val_accuracy": -1.0, "epoch": -1}, {}
@@ -458,7 +497,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     eval_model = ema.module if ema is not None else model
     with bar:
         for epoch in range(start_epoch, cfg.epochs):
-            task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch, stats="")
+            bar_task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch, stats="")
             net.train()
             if frozen is not None:  # their BatchNorm statistics stay the init model's, their dropout off
                 frozen.eval()
@@ -482,7 +521,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                     x = x.contiguous(memory_format=torch.channels_last)
                 with autocast(precision, device):
                     logits = net(x).float()
-                loss = loss_fn(logits, y)
+                loss = task.loss(logits, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -490,10 +529,10 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                 if ema is not None:
                     ema.update_parameters(model)
                 loss_sum += loss.detach()
-                correct += (logits.argmax(1) == y).sum()
+                correct += task.correct(logits, y).sum()
                 if step % 20 == 19 or step == steps_per_epoch - 1:
                     seen = (step + 1) * local_batch  # rank 0's share; its throughput times the ranks
-                    bar.update(task, completed=step + 1, stats=(
+                    bar.update(bar_task, completed=step + 1, stats=(
                         f"loss {loss_sum.item() / (step + 1):.4f}  acc {correct.item() / seen:.4f}  "
                         f"{seen * ranks.world_size / (time.perf_counter() - t0):,.0f} img/s"))
             train_seconds = time.perf_counter() - t0
@@ -504,8 +543,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                 record = {
                     "epoch": epoch + 1, "train_loss": loss_sum / (steps_per_epoch * ranks.world_size),
                     "train_accuracy": correct / (steps_per_epoch * cfg.batch_size),
-                    "val_loss": F.cross_entropy(val_logits, y_val).item(),
-                    "val_accuracy": (val_logits.argmax(1) == y_val).float().mean().item(),
+                    "val_loss": task.val_loss(val_logits, y_val).item(),
+                    "val_accuracy": task.correct(val_logits, y_val).float().mean().item(),
                     "seconds": round(train_seconds, 2),
                     "wall_seconds": round(time.perf_counter() - t0, 2),  # validation included
                 }
@@ -514,7 +553,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                     record["val_digit_accuracy"] = \
                         (val_logits[is_digit].argmax(1) == y_val[is_digit]).float().mean().item()
                 history.append(record)
-                bar.update(task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
+                bar.update(bar_task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
                                        f"{train_seconds:.0f}s")
                 if not progress:
                     print(json.dumps(record), file=sys.stderr, flush=True)

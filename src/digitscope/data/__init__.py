@@ -1,6 +1,6 @@
 """Datasets in one canonical form: uint8 images + int64 labels, checksummed and cached atomically."""
 
-from . import emnist, fashion, kannada, mnist, svhn
+from . import emnist, fashion, kannada, mnist, sequences, svhn
 from .cache import Arrays, DataUnavailableError, array_checksum, data_dir
 from .registry import (
     DatasetInfo,
@@ -48,6 +48,16 @@ register(DatasetInfo(
     splits=emnist.SPLITS,
     fetch=emnist.fetch,
 ))
+for _name, _split, _what in (
+        ("mnist-sequences", sequences.mnist_sequences_split, "seed 003's sequences of 1-5 MNIST digits in 28x140"),
+        ("house-scenes", sequences.house_scenes_split, "house-number-like colour scenes of 1-5 MNIST digits, "
+                                                        "as ink maps in 48x144")):
+    register(DatasetInfo(
+        name=_name,
+        description=f"{_what}, targets for the sequence model: train 30k / val 2k / test 5k, from the MNIST "
+                    "split of the same name",
+        splits=sequences.SPLITS, fetch=sequences.fetch_all(_split), fetch_split=_split,
+    ))
 
 __all__ = [
     "Arrays", "DataUnavailableError", "DatasetInfo", "array_checksum", "cache_path", "data_dir",
