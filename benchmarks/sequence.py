@@ -81,7 +81,7 @@ def main() -> None:
         test = digitscope.data.load(f"{dataset}:test")
         images, labels = test.images[:args.n], test.labels[:args.n]
         texts, boxes = truth(labels, images.shape[1:])
-        assert all(row[1 + len(t):1 + SLOTS].tolist() == [BLANK] * (SLOTS - len(t)) for row, t in zip(labels, texts))
+        assert all((row[1 + len(t):1 + SLOTS] == BLANK).all() for row, t in zip(labels, texts, strict=True))
         rows.append((dataset, path, len(images), sequence_model(path, images, texts, boxes),
                      reader(images, texts, boxes)))
     lines = []

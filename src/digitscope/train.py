@@ -296,7 +296,7 @@ def check_sequence_options(cfg: TrainConfig) -> None:
 def freeze_layers(model: nn.Module, n: int, init: str) -> nn.Module | None:
     """The first ``n`` layers of ``model``, fixed: no gradient, and (in the loop) BatchNorm statistics that do not
     move. A detector trained this way computes exactly its init model's features up to layer ``n``, so a gate can
-    run those layers once for both (``digitscope gate --shared n``). None when ``n`` is 0."""
+    run those layers once for both (``digitscope gate`` sees it in the card and shares them). None when ``n`` is 0."""
     if not n:
         return None
     if not init:
