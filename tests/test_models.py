@@ -12,7 +12,7 @@ COMPOSITES = {  # architectures built from others: what they are made of
 }
 
 
-@pytest.mark.parametrize("name", [m.name for m in list_models()])
+@pytest.mark.parametrize("name", [m.name for m in list_models() if m.reads == "digit"])
 def test_every_architecture_maps_images_to_logits(name):
     model = create_model(name, num_classes=11, **COMPOSITES.get(name, {})).eval()
     with torch.no_grad():

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+import digitscope
 from digitscope import data
-from digitscope.classifier import resolve_model_path
 from digitscope.data import sequences
+from digitscope.models import create_model
 from digitscope.reading import sequence
 from digitscope.reading.sequence import BLANK, DIGIT_CLASSES, LENGTHS, OUTPUTS, SLOTS
-from digitscope.saved import load_model
 from digitscope.train import TrainConfig, train
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
@@ -89,11 +89,24 @@ def test_the_one_training_loop_trains_the_sequence_model(small_sequence_sets, tm
                              arch_kwargs={"width": 8, "hidden": 64}), tmp_path / "seq", progress=False)
     assert card["arch"] == "seqnet" and card["arch_kwargs"]["num_classes"] == DIGIT_CLASSES
     assert card["history"][1]["train_loss"] < card["history"][0]["train_loss"]
-    model, _ = load_model(resolve_model_path(tmp_path / "seq/model"))
+    model = sequence.load_sequence_model(tmp_path / "seq/model")
     test = data.load("mnist-sequences:test")
     decoded = sequence.read_sequences(model, test.images)
     assert decoded.digits.shape == (32, SLOTS) and decoded.boxes.shape == (32, SLOTS, 4)
     assert ((decoded.boxes >= 0) & (decoded.boxes <= 1)).all()
+    with pytest.raises(ValueError, match="reads a whole number .* not one digit"):
+        digitscope.load(tmp_path / "seq/model")
+    with pytest.raises(ValueError, match="not a sequence model"):
+        sequence.load_sequence_model("default")
+
+
+def test_the_sequence_model_reads_images_of_either_dataset_size():
+    model = create_model("seqnet").eval()
+    for h, w in sequences.SIZES.values():
+        with torch.no_grad():
+            assert model(torch.rand(2, 1, h, w)).shape == (2, OUTPUTS)
+    with pytest.raises(ValueError, match="digit or blank"):
+        create_model("seqnet", num_classes=10)
 
 
 def test_the_sequence_data_refuses_options_that_would_break_its_targets(small_sequence_sets, tmp_path):

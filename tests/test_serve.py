@@ -18,6 +18,7 @@ from live_server import running_server
 from PIL import Image
 from typer.testing import CliRunner
 
+import digitscope
 from digitscope import imageio
 from digitscope.cli import app as cli_app
 from digitscope.reading import Reader
@@ -88,7 +89,9 @@ def test_health_and_models_name_the_model_and_its_backend(client):
     assert health["backend"] == "onnxruntime"  # the faster one, installed with the package
     (model,) = client.get("/v1/models").json()["models"]
     assert model["arch"] == "gate" and model["backend"] == "onnxruntime"
-    assert 0 < model["temperature"] < 1 and 0.9 < model["reject_threshold"] < 1
+    card = digitscope.load("default").card  # the calibration the bundled card holds
+    assert model["temperature"] == card["calibration"]["temperature"]
+    assert model["reject_threshold"] == card["reject"]["threshold"] and 0 < model["reject_threshold"] < 1
 
 
 def test_api_docs_work_offline_and_document_both_ways_of_sending_images(client):

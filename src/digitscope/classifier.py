@@ -99,7 +99,13 @@ class DigitClassifier:
     def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None,
              mc_samples: int = 0, decision: str | None = None, cost: str | None = None,
              backend: str = "auto", threads: int | None = None) -> DigitClassifier:
+        from .models import model_entry
+
         model, card = load_model(resolve_model_path(name_or_path))
+        if model_entry(card["arch"]).reads != "digit":
+            raise ValueError(f"{name_or_path} is a {card['arch']} model, which reads a whole number from an image of "
+                             "the size it was trained on, not one digit: read with "
+                             "digitscope.reading.sequence.read_sequences")
         return cls(model, card, device, mc_samples, decision, cost, backend, threads)
 
     @cached_property

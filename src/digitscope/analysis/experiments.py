@@ -52,8 +52,8 @@ def numerical_loss_experiment(models: list[str], trials: int, data: str, out: Pa
                               progress: bool = False, command: str = "") -> dict:
     """Train and test every (model, method, trial); write the table, figures and results into ``out``."""
     # Composite architectures (ensemble, specialists) are built from trained models, not trained themselves.
-    known = {m.name for m in list_models() if all(p.default is not p.empty
-                                                  for p in inspect.signature(m.builder).parameters.values())}
+    known = {m.name for m in list_models() if m.reads == "digit"
+             and all(p.default is not p.empty for p in inspect.signature(m.builder).parameters.values())}
     unknown = [m for m in models if m not in known]
     if unknown or not models:
         raise ValueError(f"unknown model {', '.join(unknown) or '(none given)'}; "

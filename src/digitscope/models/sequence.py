@@ -11,7 +11,8 @@ from .zoo import Standardize, conv_bn
 
 
 @register_model("seed 003's multi-digit reader: a CNN over a fixed-size image of 1-5 digits with heads for the "
-                "length, five digits (or blank) and their boxes; trained on mnist-sequences or house-scenes")
+                "length, five digits (or blank) and their boxes; trained on mnist-sequences or house-scenes",
+                reads="sequence")
 def seqnet(num_classes: int = DIGIT_CLASSES, width: int = 32, dropout: float = 0.3, hidden: int = 512) -> nn.Module:
     if num_classes != DIGIT_CLASSES:
         raise ValueError(f"the sequence model reads each slot as a digit or blank ({DIGIT_CLASSES} classes), "

@@ -130,3 +130,16 @@ def read_sequences(model: torch.nn.Module, images: np.ndarray, batch_size: int =
     outputs = [model(torch.from_numpy(images[i:i + batch_size]).unsqueeze(1).float().div_(255))
                for i in range(0, len(images), batch_size)]
     return decode(torch.cat(outputs) if outputs else torch.zeros(0, OUTPUTS))
+
+
+def load_sequence_model(name_or_path) -> torch.nn.Module:
+    """A saved sequence model (``digitscope train --preset sequence``), ready for ``read_sequences``."""
+    from ..classifier import resolve_model_path
+    from ..models import model_entry
+    from ..saved import load_model
+
+    model, card = load_model(resolve_model_path(name_or_path))
+    if model_entry(card["arch"]).reads != "sequence":
+        raise ValueError(f"{name_or_path} is a {card['arch']} model of one digit, not a sequence model: "
+                         "use digitscope.load")
+    return model.eval()
