@@ -23,15 +23,9 @@ import torch
 
 import digitscope
 from digitscope.reading import Reader, synthetic
+from digitscope.reading.sequence import box_iou
 
 TARGETS = {"a": "≥ 99.0%", "b 1-5": "≥ 97%", "b 6-10": "≥ 93%", "c": "≥ 96%"}
-
-
-def box_iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union if union else 0.0
 
 
 def score(reader: Reader, strings: synthetic.DigitStrings) -> dict:
@@ -44,7 +38,8 @@ def score(reader: Reader, strings: synthetic.DigitStrings) -> dict:
         refused += result["rejected"]
         exact_answered += right and not result["rejected"]
         found = [d["box"] for d in result["digits"]]
-        ious += [box_iou(found[k], box) if k < len(found) else 0.0 for k, box in enumerate(boxes)]
+        ious += [float(box_iou(np.asarray(found[k], float), np.asarray(box, float))) if k < len(found) else 0.0
+                 for k, box in enumerate(boxes)]
     n = len(strings)
     return {"n": n, "exact": exact / n, "refused": refused / n,
             "answered_exact": exact_answered / max(1, n - refused), "iou": float(np.mean(ious)),
