@@ -23,6 +23,7 @@ from pathlib import Path
 
 import _report
 import numpy as np
+from uncertainty import COVERAGE, risk_at_coverage
 
 import digitscope
 from digitscope import data
@@ -31,8 +32,6 @@ from digitscope.uncertainty.calibration import calibrate_model
 from digitscope.uncertainty.gate import combine_gate
 from digitscope.uncertainty.reject import aurc
 from digitscope.uncertainty.scores import digit_confidence
-
-COVERAGE = 0.99
 
 
 def speed(model, images: np.ndarray, passes: int) -> float:
@@ -48,8 +47,7 @@ def speed(model, images: np.ndarray, passes: int) -> float:
 def judge(model, val: data.Arrays) -> dict:
     probs = model.predict_proba(val.images)
     score, correct = digit_confidence(probs), probs.argmax(1) == val.labels
-    kept = np.argsort(-score, kind="stable")[:int(round(COVERAGE * len(score)))]
-    return {"aurc": aurc(score, correct), "risk_at_coverage": float(1 - correct[kept].mean()),
+    return {"aurc": aurc(score, correct), "risk_at_coverage": risk_at_coverage(model, COVERAGE, "mnist:val"),
             "not_a_digit": float((probs.argmax(1) == NOT_A_DIGIT).mean()),
             "coverage": model.card["reject"]["coverage"], "temperature": model.card["calibration"]["temperature"]}
 

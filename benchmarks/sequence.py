@@ -16,19 +16,21 @@ import time
 
 import _report
 import numpy as np
+import torch
 
 import digitscope
 from digitscope.classifier import resolve_model_path
 from digitscope.reading import Reader
-from digitscope.reading.sequence import BLANK, BOX_SCALE, SLOTS, box_iou, read_sequences
+from digitscope.reading.sequence import BLANK, SLOTS, box_iou, read_sequences, split_targets
 from digitscope.saved import load_model
 
 
 def truth(labels: np.ndarray, size: tuple[int, int]) -> tuple[list[str], list[np.ndarray]]:
+    """The target rows as texts and (L, 4) pixel boxes."""
     h, w = size
-    texts = ["".join(str(d) for d in row[1:1 + row[0]]) for row in labels]
-    boxes = [row[1 + SLOTS:1 + SLOTS + 4 * row[0]].reshape(-1, 4) / BOX_SCALE * [w, h, w, h] for row in labels]
-    return texts, boxes
+    lengths, classes, boxes = (t.numpy() for t in split_targets(torch.from_numpy(labels)))
+    texts = ["".join(str(d) for d in row[:n]) for row, n in zip(classes, lengths, strict=True)]
+    return texts, [b[:n] * [w, h, w, h] for b, n in zip(boxes, lengths, strict=True)]
 
 
 def by_position(found: list[str], found_boxes: list[np.ndarray], texts: list[str], boxes: list[np.ndarray]) -> dict:

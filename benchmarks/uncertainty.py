@@ -38,9 +38,9 @@ def parse_method(text: str) -> tuple[str, str, int]:
     return label, model, int(samples or 0)
 
 
-def risk_at_coverage(model, coverage: float) -> float:
-    """Errors among the `coverage` most confident MNIST test answers, by the reject rule's score."""
-    test = data.load("mnist:test")
+def risk_at_coverage(model, coverage: float, spec: str = "mnist:test") -> float:
+    """Errors among the `coverage` most confident answers on `spec`, by the reject rule's score."""
+    test = data.load(spec)
     score = all_scores(model, test.images)["reject-rule"]
     probs = model.predict_proba(test.images)
     wrong = model.decide(probs) != test.labels

@@ -104,8 +104,8 @@ class DigitClassifier:
         model, card = load_model(resolve_model_path(name_or_path))
         if model_entry(card["arch"]).reads != "digit":
             raise ValueError(f"{name_or_path} is a {card['arch']} model, which reads a whole number from an image of "
-                             "the size it was trained on, not one digit: read with "
-                             "digitscope.reading.sequence.read_sequences")
+                             "the size it was trained on, not one digit: load it with "
+                             "digitscope.reading.sequence.load_sequence_model")
         return cls(model, card, device, mc_samples, decision, cost, backend, threads)
 
     @cached_property

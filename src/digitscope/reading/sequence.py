@@ -2,9 +2,10 @@
 the length of the number, each of up to five digits (or "blank"), and a box around each digit.
 
 Its training data are datasets like any other (``data.sequences``: ``mnist-sequences`` and ``house-scenes``),
-with one row of targets per image instead of one class; ``SEQUENCE_TASK`` tells the one training loop how to
-score them. The segmentation ``Reader`` reads any length at any size; this model reads at most ``SLOTS`` digits
-from images of the size it was trained on, and is there to be compared with it (``benchmarks/sequence.py``).
+with one row of targets per image instead of one class; ``train.task_for`` gives the one training loop this
+module's loss and its test of a number read right. The segmentation ``Reader`` reads any length at any size;
+this model reads at most ``SLOTS`` digits from images of the size it was trained on, and is there to be compared
+with it (``benchmarks/sequence.py``).
 
 Targets, (N, TARGETS) int64 per image: the length (1-5), the class of each of the five slots (0-9, BLANK after
 the last digit), then each slot's box (x0, y0, x1, y1) in thousandths of the image's width and height (0 for a
