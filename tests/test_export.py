@@ -178,3 +178,52 @@ def test_int8_export_is_calibrated_on_training_digits_and_checked_against_pytorc
     held_out = data.load("drawn:train")
     (logits,) = session.run(None, {"images": held_out.images[1000:, None]})
     assert (logits.argmax(1) == held_out.labels[1000:]).mean() > 0.9
+
+
+RUN_COMPILED = """
+import json, sys
+import numpy as np
+import digitscope
+from digitscope.serve import create_app
+model = digitscope.load(sys.argv[1])
+create_app(sys.argv[1])
+print(json.dumps({"proba": model.predict_proba(np.load(sys.argv[2])).tolist(), "backend": model.backend.name,
+                  "torch": "torch" in sys.modules}))
+"""
+
+
+def run_compiled(model, images_file) -> dict:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", RUN_COMPILED, str(model), str(images_file)], capture_output=True,
+                          text=True, timeout=300, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_saved_model_and_its_server_run_without_pytorch_after_its_first_load(data_home, ten_class_model, tmp_path):
+    """The first load compiles the graph (with PyTorch, checked against it); later loads, the server's
+    included, run it from the cache on onnxruntime alone, and answer as PyTorch does."""
+    images = digits()
+    np.save(tmp_path / "digits.npy", images)
+    first, second = (run_compiled(ten_class_model, tmp_path / "digits.npy") for _ in range(2))
+    assert first["torch"] and not second["torch"]
+    assert first["backend"] == second["backend"] == "onnxruntime"
+    reference = digitscope.load(ten_class_model, backend="torch").predict_proba(images)
+    assert np.abs(np.array(second["proba"]) - reference).max() <= PARITY_TOLERANCE
+    assert len(list((data_home / "compiled").glob("*.onnx"))) == 1
+
+
+def test_a_compiled_graph_is_made_again_when_the_weights_change(data_home, ten_class_model):
+    from digitscope.saved import load_model
+
+    images = digits()
+    before = digitscope.load(ten_class_model).predict_proba(images)
+    network, card = load_model(ten_class_model)
+    with torch.no_grad():
+        network[-1].bias.add_(torch.arange(10.0))  # favours the higher digits
+    save_model(ten_class_model, network, card)
+    after = digitscope.load(ten_class_model)
+    assert np.abs(after.predict_proba(images) - after.proba_from_logits(
+        digitscope.load(ten_class_model, backend="torch").logits(images))).max() <= PARITY_TOLERANCE
+    assert np.abs(after.predict_proba(images) - before).max() > 0.01
+    assert len(list((data_home / "compiled").glob("*.onnx"))) == 2

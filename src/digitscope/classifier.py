@@ -12,19 +12,24 @@ they sum to 1 - p(not a digit)) and p(not a digit) beside them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
+from scipy.special import softmax
 
+from .backends import (PREDICT_BATCH, Backend, OnnxBackend, TorchBackend, compiled_graph, default_device_type,
+                       resolve_backend)
 from .costs import min_cost_decision, parse_cost
-from .export import PREDICT_BATCH, Backend, create_backend, resolve_backend
 from .labels import NOT_A_DIGIT
-from .runtime import default_device
-from .saved import load_model
+from .saved import card_path, model_reads, read_card, weights_path
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DECISIONS = ("argmax", "min-cost")
@@ -67,16 +72,22 @@ class Prediction:
 
 
 class DigitClassifier:
-    def __init__(self, model: nn.Module, card: dict, device: torch.device | None = None, mc_samples: int = 0,
+    """``model``: the network, or None with ``saved``, the stem of a saved model (NAME for NAME.safetensors +
+    NAME.json), whose network is then loaded only when something needs PyTorch: onnxruntime inference runs
+    from the model's compiled graph (``backends.compiled_graph``) without it."""
+
+    def __init__(self, model: nn.Module | None, card: dict, device: torch.device | None = None, mc_samples: int = 0,
                  decision: str | None = None, cost: str | None = None, backend: str = "auto",
-                 threads: int | None = None):
-        self.device = device or default_device()
-        self.model = model.to(self.device).eval()
+                 threads: int | None = None, saved: Path | None = None):
+        if model is None and saved is None:
+            raise ValueError("a DigitClassifier needs a model, or the path of a saved one")
+        self._network, self.saved, self._device = model, saved, device
         self.card = card
         self.mc_samples = mc_samples  # > 0: predict_proba averages this many MC dropout passes
         # What computes the logits (auto, torch, onnxruntime), checked now and built on first use; the torch
         # model stays for embeddings and MC dropout.
-        resolve_backend(backend, self.device, mc_samples)
+        self.device_type = device.type if device is not None else default_device_type()
+        resolve_backend(backend, self.device_type, mc_samples)
         self.backend_choice = backend
         self.threads = threads  # onnxruntime threads per call; None: every usable core
         # The decision rule and cost matrix the model was trained or calibrated with, unless overridden.
@@ -99,19 +110,50 @@ class DigitClassifier:
     def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None,
              mc_samples: int = 0, decision: str | None = None, cost: str | None = None,
              backend: str = "auto", threads: int | None = None) -> DigitClassifier:
-        from .models import model_entry
-
-        model, card = load_model(resolve_model_path(name_or_path))
-        if model_entry(card["arch"]).reads != "digit":
+        saved = resolve_model_path(name_or_path)
+        card = read_card(saved)
+        if model_reads(card) != "digit":
             raise ValueError(f"{name_or_path} is a {card['arch']} model, which reads a whole number from an image of "
                              "the size it was trained on, not one digit: load it with "
                              "digitscope.reading.sequence.load_sequence_model")
-        return cls(model, card, device, mc_samples, decision, cost, backend, threads)
+        return cls(None, card, device, mc_samples, decision, cost, backend, threads, saved=saved)
+
+    @cached_property
+    def device(self) -> torch.device:
+        from .runtime import default_device
+
+        return self._device or default_device()
+
+    @cached_property
+    def model(self) -> nn.Module:
+        """The PyTorch network, in eval mode on ``device``; for a saved model, loaded on first use."""
+        from .saved import load_model
+
+        network = self._network if self._network is not None else load_model(self.saved)[0]
+        return network.to(self.device).eval()
 
     @cached_property
     def backend(self) -> Backend:
-        """Built on first use: exporting for onnxruntime takes a moment that embedding-only callers skip."""
-        return create_backend(self.backend_choice, self.model, self.device, self.mc_samples, self.threads)
+        """Built on first use. onnxruntime runs a saved model's compiled graph, made (with PyTorch) on its first
+        load on this machine; 'auto' falls back to torch, with a warning, when a model does not survive export
+        (an architecture the exporter cannot trace faithfully), where an explicit 'onnxruntime' raises."""
+        if resolve_backend(self.backend_choice, self.device_type, self.mc_samples) == "onnxruntime":
+            try:
+                return OnnxBackend(self._onnx_graph(), self.threads)
+            except Exception as exc:  # exporter and runtime raise many unrelated types; torch is always right
+                if self.backend_choice != "auto":
+                    raise
+                warnings.warn(f"onnxruntime backend unavailable for this model, using torch: {exc}", stacklevel=2)
+        return TorchBackend(self.model, self.device)
+
+    def _onnx_graph(self) -> bytes:
+        def export() -> bytes:
+            from .export import checked_onnx
+
+            return checked_onnx(self.model)
+
+        return export() if self.saved is None else compiled_graph(weights_path(self.saved), card_path(self.saved),
+                                                                   export)
 
     @property
     def num_classes(self) -> int:
@@ -130,17 +172,20 @@ class DigitClassifier:
 
         return self.model.reader if isinstance(self.model, NotADigitGate) else self.model
 
-    @torch.no_grad()
     def embed(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(N, D) features of the layer before the digit classifier (the input of ``digit_network``'s final
         layer)."""
+        import torch
+        from torch import nn
+
         net = self.digit_network
         if not (isinstance(net, nn.Sequential) and isinstance(net[-1], nn.Linear)):
             raise ValueError(f"{self.card.get('arch')!r} does not end in a Linear classifier: no embedding to give")
         body = net[:-1]
         x = _as_batch(images)
-        out = [body(torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255))
-               .float().flatten(1).cpu() for i in range(0, len(x), batch_size)]
+        with torch.no_grad():
+            out = [body(torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255))
+                   .float().flatten(1).cpu() for i in range(0, len(x), batch_size)]
         return torch.cat(out).numpy() if out else np.zeros((0, net[-1].in_features), np.float32)
 
     @property
@@ -148,9 +193,10 @@ class DigitClassifier:
         """Set by `digitscope calibrate` (fitted on validation); 1.0 for an uncalibrated model."""
         return float(self.card.get("calibration", {}).get("temperature", 1.0))
 
-    @torch.no_grad()
     def member_proba(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(S, N, K) probabilities of each ensemble member, or of each MC dropout pass (``mc_samples``)."""
+        import torch
+
         from .models.ensemble import Ensemble
         from .uncertainty.mc_dropout import mc_dropout_proba
 
@@ -159,9 +205,10 @@ class DigitClassifier:
         if not isinstance(self.model, Ensemble):
             raise ValueError("member probabilities need an ensemble model or MC dropout samples (--mc-samples N)")
         x = _as_batch(images)
-        parts = [self.model.member_probabilities(
-            torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255)).cpu()
-            for i in range(0, len(x), batch_size)]
+        with torch.no_grad():
+            parts = [self.model.member_probabilities(
+                torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255)).cpu()
+                for i in range(0, len(x), batch_size)]
         return torch.cat(parts, dim=1).numpy()
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
@@ -171,7 +218,7 @@ class DigitClassifier:
 
     def proba_from_logits(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of logits already computed: callers that need both run the network once."""
-        return torch.softmax(torch.from_numpy(np.asarray(logits)) / self.temperature, dim=1).numpy()
+        return softmax(np.asarray(logits, np.float32) / np.float32(self.temperature), axis=1)
 
     @property
     def knows_not_a_digit(self) -> bool:

@@ -1,26 +1,22 @@
-"""ONNX export, and the inference backends that turn uint8 digits into logits: PyTorch and onnxruntime.
+"""ONNX export: a model as an ONNX graph, checked against PyTorch before anyone uses it, optionally in int8.
 
-Every backend answers one question, ``logits(images)`` for uint8 (N, 28, 28) MNIST-style digits, so the
-classifier's temperature, reject rule and decisions stay in one place whichever backend runs. On a CPU,
-onnxruntime runs the default model several times faster than PyTorch eager at every batch size
-(``benchmarks/infer_speed.py``), so ``auto`` picks it there whenever it is installed.
+The graphs run on ``backends.OnnxBackend``; ``digitscope export`` writes them for other programs.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-BACKENDS = ("auto", "torch", "onnxruntime")
+from .backends import OnnxBackend, TorchBackend, onnxruntime_available
+
 INPUT_DTYPES = ("uint8", "float32")
 OPSET = 17
 # The check of every export: random digits in a batch of a size unlike the traced one (2), and how far
@@ -37,124 +33,16 @@ INT8_MIN_AGREEMENT = 0.995
 CARD_KEYS_EXPORTED = ("arch", "arch_kwargs", "calibration", "reject", "config", "data", "seed", "code_version")
 
 
-# Images per network call. Larger batches are no faster on a CPU (256 is the fastest measured for both
-# backends), and the peak activations of the largest batch seen stay allocated: onnxruntime's arena kept
-# growing with each new batch size at 2048, which made long batch-reading jobs grow too.
-PREDICT_BATCH = 256
-
-
-class Backend(Protocol):
-    name: str
-
-    def logits(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        """uint8 (N, 28, 28) digits -> (N, K) float32 logits."""
-
-
-class TorchBackend:
-    name = "torch"
-
-    def __init__(self, model: nn.Module, device: torch.device):
-        self.model, self.device = model, device
-
-    @torch.no_grad()
-    def logits(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        out = [self.model(torch.from_numpy(images[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255))
-               .float().cpu() for i in range(0, len(images), batch_size)]  # each (B, K)
-        return torch.cat(out).numpy()
-
-
-class OnnxBackend:
-    """An onnxruntime session over a graph from ``export_onnx`` (uint8 or float32 input)."""
-
-    name = "onnxruntime"
-
-    def __init__(self, onnx_model: bytes | str | Path, threads: int | None = None):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        # One graph at a time on few cores: parallelism inside each operator, none between operators.
-        options.intra_op_num_threads = threads or usable_cores()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # Folds BatchNorm into the convolutions and fuses Conv+ReLU: most of the gain over eager PyTorch.
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle worker threads would otherwise spin between requests, taking CPU from the web server.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 4  # failures arrive as exceptions; no second copy on stderr
-        source = str(onnx_model) if isinstance(onnx_model, Path) else onnx_model
-        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-        graph_input = self.session.get_inputs()[0]
-        if graph_input.type not in ("tensor(uint8)", "tensor(float)"):
-            raise ValueError(f"expected a graph with uint8 or float32 input, not {graph_input.type}")
-        self.input_name, self.takes_uint8 = graph_input.name, graph_input.type == "tensor(uint8)"
-
-    def logits(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        out = []
-        for i in range(0, len(images), batch_size):
-            x = images[i:i + batch_size, None]  # (B, 1, 28, 28) uint8
-            if not self.takes_uint8:
-                x = x.astype(np.float32) / np.float32(255)
-            out.append(self.session.run(None, {self.input_name: x})[0])  # (B, K)
-        return np.concatenate(out).astype(np.float32, copy=False)
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def resolve_backend(choice: str, device: torch.device, mc_samples: int = 0) -> str:
-    """'auto' -> onnxruntime on a CPU when it is installed (and no MC dropout asked), otherwise torch."""
-    if choice not in BACKENDS:
-        raise ValueError(f"unknown backend {choice!r}; choose one of: {', '.join(BACKENDS)}")
-    if choice == "auto":
-        return "onnxruntime" if device.type == "cpu" and not mc_samples and onnxruntime_available() else "torch"
-    if choice == "onnxruntime":
-        if device.type != "cpu":
-            raise ValueError(f"the onnxruntime backend runs on the CPU; this model is on {device.type}")
-        if mc_samples:
-            raise ValueError("MC dropout (--mc-samples) runs on the torch backend only")
-        if not onnxruntime_available():
-            raise ValueError("the onnxruntime backend needs the onnxruntime package: pip install onnxruntime")
-    return choice
-
-
-def create_backend(choice: str, model: nn.Module, device: torch.device, mc_samples: int = 0,
-                   threads: int | None = None) -> Backend:
-    """The backend ``choice`` resolves to. 'auto' falls back to torch, with a warning, when a model does not
-    survive export (an architecture the exporter cannot trace faithfully); an explicit 'onnxruntime' raises.
-    ``threads``: onnxruntime's threads per call (default: every usable core)."""
-    if resolve_backend(choice, device, mc_samples) == "torch":
-        return TorchBackend(model, device)
-    try:
-        return checked_onnx_backend(model, threads)
-    except Exception as exc:  # exporter and runtime raise many unrelated types; torch is always right
-        if choice != "auto":
-            raise
-        warnings.warn(f"onnxruntime backend unavailable for this model, using torch: {exc}", stacklevel=2)
-        return TorchBackend(model, device)
-
-
-def checked_onnx_backend(model: nn.Module, threads: int | None = None) -> OnnxBackend:
-    """Export and compare with PyTorch on probe digits, at a batch size other than the one traced: a trace that
-    baked in a shape or a data-dependent branch gives different logits here and is refused."""
-    backend = OnnxBackend(export_onnx(model), threads)
+def checked_onnx(model: nn.Module) -> bytes:
+    """The model's uint8-input graph, compared with PyTorch on probe digits at a batch size other than the one
+    traced: a trace that baked in a shape or a data-dependent branch gives different logits here and is refused."""
+    graph = export_onnx(model)
     probe = np.random.default_rng(0).integers(0, 256, (PROBE_IMAGES, 28, 28), dtype=np.uint8)
     expected = TorchBackend(model, torch.device("cpu")).logits(probe)
-    difference = float(np.abs(backend.logits(probe) - expected).max())
+    difference = float(np.abs(OnnxBackend(graph, threads=1).logits(probe) - expected).max())
     if difference > PROBE_TOLERANCE * max(1.0, float(np.abs(expected).max())):
         raise ValueError(f"the exported graph disagrees with PyTorch (logits differ by up to {difference:.3g})")
-    return backend
+    return graph
 
 
 class _Uint8Input(nn.Module):
@@ -183,7 +71,7 @@ def export_onnx(model: nn.Module, input_dtype: str = "uint8", card: dict | None 
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         # The TorchScript exporter is deprecated in favour of torch.export, but exports these models in
-        # 0.5 s against 3.5 s, and the server exports at every start; torch is pinned, so it stays.
+        # 0.5 s against 3.5 s, and a model's first load exports it; torch is pinned, so it stays.
         warnings.simplefilter("ignore", DeprecationWarning)
         # The tracer warns of every shape it reads, mostly harmlessly; whether a trace is right is decided
         # by comparing the graph with PyTorch (checked_onnx_backend, export_model), not by these warnings.

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-
-import torch
-from safetensors.torch import load_file, save_file
-from torch import nn
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .data.cache import atomic_path
-from .models import create_model
+
+if TYPE_CHECKING:  # PyTorch is imported by what needs it: reading a card, or running a compiled graph, does not
+    import torch
+    from torch import nn
 
 CARD_FORMAT = "digitscope-model/1"
 
@@ -40,6 +40,8 @@ def card_path(stem: Path) -> Path:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    from safetensors.torch import save_file
+
     with atomic_path(Path(path)) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
@@ -51,10 +53,12 @@ def write_json(path: Path, obj: dict) -> None:
 
 def save_model(stem: Path, model: nn.Module, card: dict) -> None:
     """Write ``stem.safetensors`` and ``stem.json``; the card must name ``arch`` and ``arch_kwargs``."""
-    card = {"format": CARD_FORMAT, **card}
+    from .models import model_entry
+
     for key in ("arch", "arch_kwargs"):
         if key not in card:
             raise ValueError(f"a model card needs {key!r}")
+    card = {"format": CARD_FORMAT, "reads": model_entry(card["arch"]).reads, **card}
     save_tensors(weights_path(stem), model.state_dict())
     write_json(card_path(stem), card)
 
@@ -69,8 +73,22 @@ def read_card(stem: Path) -> dict:
     return card
 
 
+def model_reads(card: dict) -> str:
+    """What the model reads ('digit', 'sequence'), as its card says; cards written before they said it are
+    answered by the registry."""
+    if "reads" in card:
+        return card["reads"]
+    from .models import model_entry
+
+    return model_entry(card["arch"]).reads
+
+
 def load_model(stem: Path) -> tuple[nn.Module, dict]:
     """Rebuild the architecture named in the card and load its weights; returns (model in eval mode, card)."""
+    from safetensors.torch import load_file
+
+    from .models import create_model
+
     card = read_card(stem)
     model = create_model(card["arch"], **card["arch_kwargs"])
     model.load_state_dict(load_file(str(weights_path(stem))))

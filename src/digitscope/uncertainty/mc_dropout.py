@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..classifier import DigitClassifier, _as_batch
-from ..export import PREDICT_BATCH
+from ..backends import PREDICT_BATCH
 
 
 def has_dropout(model: nn.Module) -> bool:
