@@ -181,14 +181,24 @@ def test_int8_export_is_calibrated_on_training_digits_and_checked_against_pytorc
 
 
 RUN_COMPILED = """
-import json, sys
+import io, json, sys
 import numpy as np
+from PIL import Image
+from fastapi.testclient import TestClient
 import digitscope
 from digitscope.serve import create_app
+images = np.load(sys.argv[2])
 model = digitscope.load(sys.argv[1])
-create_app(sys.argv[1])
-print(json.dumps({"proba": model.predict_proba(np.load(sys.argv[2])).tolist(), "backend": model.backend.name,
-                  "torch": "torch" in sys.modules}))
+answers = model.classify(images, [str(i) for i in range(len(images))])
+client = TestClient(create_app(sys.argv[1]))
+canvas = np.zeros((40, 80), np.uint8)
+canvas[6:34, 6:34], canvas[6:34, 40:68] = images[1], images[2]
+for path, image in (("/v1/classify", images[0]), ("/v1/read", canvas)):
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "PNG")
+    assert client.post(path, files={"file": ("d.png", buffer.getvalue(), "image/png")}).status_code == 200
+print(json.dumps({"proba": model.predict_proba(images).tolist(), "backend": model.backend.name,
+                  "digits": [a.digit for a in answers], "torch": "torch" in sys.modules}))
 """
 
 
@@ -201,13 +211,14 @@ def run_compiled(model, images_file) -> dict:
 
 
 def test_a_saved_model_and_its_server_run_without_pytorch_after_its_first_load(data_home, ten_class_model, tmp_path):
-    """The first load compiles the graph (with PyTorch, checked against it); later loads, the server's
-    included, run it from the cache on onnxruntime alone, and answer as PyTorch does."""
+    """The first load compiles the graph (with PyTorch, checked against it); later loads, and the server's
+    classifying and reading, run it from the cache on onnxruntime alone, and answer as PyTorch does."""
     images = digits()
     np.save(tmp_path / "digits.npy", images)
     first, second = (run_compiled(ten_class_model, tmp_path / "digits.npy") for _ in range(2))
     assert first["torch"] and not second["torch"]
     assert first["backend"] == second["backend"] == "onnxruntime"
+    assert second["digits"][:5] == [0, 1, 2, 4, 7]
     reference = digitscope.load(ten_class_model, backend="torch").predict_proba(images)
     assert np.abs(np.array(second["proba"]) - reference).max() <= PARITY_TOLERANCE
     assert len(list((data_home / "compiled").glob("*.onnx"))) == 1

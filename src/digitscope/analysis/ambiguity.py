@@ -16,7 +16,8 @@ from PIL import Image
 from .. import data
 from ..classifier import load
 from ..labels import NOT_A_DIGIT
-from ..uncertainty import entropy, margin, max_probability, mc_dropout_proba, member_disagreement, mutual_information
+from ..uncertainty import entropy, margin, max_probability, member_disagreement, mutual_information
+from ..uncertainty.mc_dropout import mc_dropout_proba
 from .sheets import contact_sheet
 
 # kind -> (definition, what its score is)

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..classifier import DigitClassifier, _as_batch
 from ..backends import PREDICT_BATCH
+from ..classifier import DigitClassifier, _as_batch
 
 
 def has_dropout(model: nn.Module) -> bool:
