@@ -6,9 +6,12 @@
 1. Cold start: from launching `digitscope serve` to the first answer of /v1/classify (median of --starts).
 2. Load: wrk (Debian's `wrk`), 8 concurrent connections for --duration seconds, each posting a single
    28x28 MNIST test digit as a multipart PNG to /v1/classify: p50 / p99 latency, requests/s, errors.
-3. Memory: the server's resident set after the load (VmRSS), and its peak (VmHWM).
+3. Memory: the server's resident set after the load (VmRSS), and its peak (VmHWM), summed over its processes.
 4. /v1/read on 5-digit canvas images (MNIST test digits written as free-form strings, on an 800 x 400
    canvas as the page sends them): p50 / p90 latency, one request at a time, and how many were read right.
+
+Each is measured on the server as `digitscope serve` starts it (one worker process per core, at most 4) and,
+in the same run, on a reference with --reference-workers (default 1).
 
 Targets: p50 <= 10 ms, p99 <= 50 ms, zero errors, RSS <= 400 MB, cold start <= 3 s.
 """
@@ -37,6 +40,7 @@ from PIL import Image
 
 import digitscope
 from digitscope.reading.synthetic import freeform_strings
+from digitscope.serve.server import default_workers
 
 CANVAS = (800, 400)  # the page's pad
 BOUNDARY = uuid.uuid4().hex
@@ -63,11 +67,12 @@ def multipart(name: str, data: bytes) -> bytes:
 class Server:
     """`digitscope serve --port 0` in a child process; `url` once it listens."""
 
-    def __init__(self, model: str):
+    def __init__(self, model: str, workers: int | None = None):
         self.log = tempfile.TemporaryFile("w+")
         self.started = time.perf_counter()
-        self.process = subprocess.Popen([sys.executable, "-m", "digitscope", "serve", "--model", model, "--port", "0",
-                                         "--json"], stdout=subprocess.PIPE, stderr=self.log, text=True)
+        command = [sys.executable, "-m", "digitscope", "serve", "--model", model, "--port", "0", "--json"]
+        self.process = subprocess.Popen(command + (["--workers", str(workers)] if workers else []),
+                                        stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.process.stdout.readline()
         if not line:
             self.log.seek(0)
@@ -84,9 +89,25 @@ class Server:
         connection.close()
         return answer
 
+    def processes(self) -> list[int]:
+        """The server's process and all its descendants (the workers, multiprocessing's helpers)."""
+        found, queue = [], [self.process.pid]
+        while queue:
+            pid = queue.pop()
+            found.append(pid)
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                queue += [int(child) for child in (task / "children").read_text().split()]
+        return found
+
     def memory_mb(self) -> dict[str, float]:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return {key: int(re.search(rf"{key}:\s+(\d+) kB", status).group(1)) / 1024 for key in ("VmRSS", "VmHWM")}
+        """Resident memory summed over the server's processes; the peak is the sum of each one's peak."""
+        total = {"VmRSS": 0.0, "VmHWM": 0.0}
+        for pid in self.processes():
+            status = Path(f"/proc/{pid}/status").read_text()
+            for key in total:
+                total[key] += int(re.search(rf"{key}:\s+(\d+) kB", status).group(1)) / 1024
+        total["processes"] = len(self.processes())
+        return total
 
     def stop(self) -> None:
         self.process.terminate()
@@ -94,9 +115,9 @@ class Server:
         self.log.close()
 
 
-def cold_start(model: str, body: bytes) -> float:
+def cold_start(model: str, body: bytes, workers: int | None) -> float:
     """Seconds from launching the server to its first /v1/classify answer."""
-    server = Server(model)
+    server = Server(model, workers)
     try:
         status, _ = server.post("/v1/classify", body)
         if status != 200:
@@ -154,6 +175,19 @@ def read_latency(server: Server, numbers: list[tuple[str, bytes]]) -> dict:
     return {"p50": statistics.median(times), "p90": float(np.percentile(times, 90)), "n": len(numbers), "right": right}
 
 
+def measure(args, workers: int | None, body: bytes, numbers: list[tuple[str, bytes]]) -> dict:
+    starts = [cold_start(args.model, body, workers) for _ in range(args.starts)]
+    server = Server(args.model, workers)
+    try:
+        server.post("/v1/classify", body)  # the first request of a process pays for lazy set-up
+        load = wrk_load(server, body, args.connections, args.duration)
+        memory = server.memory_mb()
+        reads = read_latency(server, numbers)
+    finally:
+        server.stop()
+    return {"starts": starts, "load": load, "memory": memory, "reads": reads}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="default")
@@ -161,37 +195,41 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--starts", type=int, default=3, help="cold starts timed")
     p.add_argument("--reads", type=int, default=50, help="/v1/read requests timed")
+    p.add_argument("--reference-workers", type=int, default=1,
+                   help="also measure a server with this many worker processes, in the same run (0: none)")
     args = p.parse_args()
 
     digit = digitscope.data.load("mnist:test").images[0]  # a 7, 28x28
     body = multipart("digit.png", png(digit))
+    numbers = canvas_numbers(args.reads)
     load_before = os.getloadavg()[0]
-    starts = [cold_start(args.model, body) for _ in range(args.starts)]
-    server = Server(args.model)
-    try:
-        server.post("/v1/classify", body)  # the first request of a process pays for lazy set-up
-        load = wrk_load(server, body, args.connections, args.duration)
-        memory = server.memory_mb()
-        reads = read_latency(server, canvas_numbers(args.reads))
-    finally:
-        server.stop()
+    configs = {f"`digitscope serve` ({default_workers()} workers)": None}
+    if args.reference_workers:
+        configs[f"`--workers {args.reference_workers}`"] = args.reference_workers
+    runs = {name: measure(args, workers, body, numbers) for name, workers in configs.items()}
 
-    _report.append(
-        f"HTTP serving: `{args.model}` model on loopback",
-        f"load average {load_before:.1f} at the start (other work on the machine slows every figure)\n\n"
-        f"| measure | figure | target |\n|---|---|---|\n"
-        f"| cold start to first answer (median of {args.starts}) | {statistics.median(starts):.2f} s "
-        f"(all: {', '.join(f'{s:.2f}' for s in starts)}) | <= 3 s |\n"
-        f"| /v1/classify, {args.connections} connections, {args.duration} s (wrk), p50 | {load['p50']:.1f} ms | "
-        f"<= 10 ms |\n"
-        f"| /v1/classify p99 | {load['p99']:.1f} ms | <= 50 ms |\n"
-        f"| /v1/classify throughput | {load['rps']:,.0f} requests/s ({load['requests']:,} requests) | |\n"
-        f"| errors | {load['errors']} | 0 |\n"
-        f"| server memory after the load: RSS / peak | {memory['VmRSS']:.0f} MB / {memory['VmHWM']:.0f} MB | "
-        f"<= 400 MB |\n"
-        f"| /v1/read, 5-digit 800 x 400 canvas images, p50 / p90 (one at a time) | {reads['p50']:.0f} ms / "
-        f"{reads['p90']:.0f} ms | |\n"
-        f"| /v1/read, numbers read right | {reads['right']} of {reads['n']} | |")
+    rows = [
+        (f"cold start to first answer (median of {args.starts})",
+         lambda r: f"{statistics.median(r['starts']):.2f} s (all: {', '.join(f'{s:.2f}' for s in r['starts'])})",
+         "<= 3 s"),
+        (f"/v1/classify, {args.connections} connections, {args.duration} s (wrk), p50",
+         lambda r: f"{r['load']['p50']:.1f} ms", "<= 10 ms"),
+        ("/v1/classify p99", lambda r: f"{r['load']['p99']:.1f} ms", "<= 50 ms"),
+        ("/v1/classify throughput", lambda r: f"{r['load']['rps']:,.0f} requests/s ({r['load']['requests']:,})", ""),
+        ("errors", lambda r: f"{r['load']['errors']}", "0"),
+        ("server memory after the load (all its processes): RSS / peak",
+         lambda r: f"{r['memory']['VmRSS']:.0f} MB / {r['memory']['VmHWM']:.0f} MB ({r['memory']['processes']} "
+                   "processes)", "<= 400 MB"),
+        ("/v1/read, 5-digit 800 x 400 canvas images, p50 / p90 (one at a time)",
+         lambda r: f"{r['reads']['p50']:.0f} ms / {r['reads']['p90']:.0f} ms", ""),
+        ("/v1/read, numbers read right", lambda r: f"{r['reads']['right']} of {r['reads']['n']}", ""),
+    ]
+    table = (f"| measure | {' | '.join(runs)} | target |\n|---|{'---|' * len(runs)}---|\n"
+             + "\n".join(f"| {label} | {' | '.join(cell(r) for r in runs.values())} | {target} |"
+                          for label, cell, target in rows))
+    _report.append(f"HTTP serving: `{args.model}` model on loopback",
+                   f"load average {load_before:.1f} at the start (other work on the machine slows every figure)\n\n"
+                   + table)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,16 @@ import io
 import json
 import re
 import struct
+import time
 import urllib.request
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from drawn_digits import drawing
 from fastapi.testclient import TestClient
-from live_server import running_server
+from live_server import descendants, running_server
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -241,6 +243,26 @@ def test_digitscope_serve_answers_over_http():
         request = urllib.request.Request(url + "v1/classify", data=body, headers={"content-type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.load(response)["results"][0]["digit"] == 7
+
+
+def test_serve_with_two_workers_answers_from_both_and_stops_them_with_it():
+    started = []
+    with running_server(workers=2, started=started) as url:
+        workers = descendants(started[0].pid)
+        pids = set()
+        for _ in range(40):  # the kernel hands each connection to whichever worker accepts first
+            with urllib.request.urlopen(url + "healthz", timeout=10) as response:
+                pids.add(json.load(response)["pid"])
+        assert pids <= set(workers) and len(pids) == 2
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker leaves a moment after the others
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_serve_refuses_a_worker_count_below_one():
+    result = CliRunner().invoke(cli_app, ["serve", "--workers", "0"])
+    assert result.exit_code == 2 and "--workers must be at least 1" in result.output
 
 
 def test_serve_refuses_a_model_that_does_not_exist(tmp_path):

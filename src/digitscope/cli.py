@@ -607,12 +607,14 @@ def export(model: str = MODEL,
 def serve(model: str = MODEL,
           host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
           port: int = typer.Option(8000, "--port", help="TCP port"),
+          workers: int = typer.Option(None, "--workers", help="server processes, each with its own copy of the "
+                                      "model (default: one per core, at most 4)"),
           as_json: bool = JSON) -> None:
     """The web page and the HTTP API (OpenAPI at /docs) on one model, until interrupted."""
     from .serve import run
 
     try:
-        run(model, host, port, as_json)
+        run(model, host, port, as_json, workers)
     except (ValueError, FileNotFoundError, OSError) as exc:
         _fail(str(exc))
 

@@ -7,6 +7,7 @@ never holds up the others.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,7 +88,7 @@ def create_app(model: str = "default") -> FastAPI:
     @app.get("/healthz", response_model=Health, summary="Is the server up, and on which model")
     def healthz() -> Health:
         return Health(status="ok", model=model, backend=classifier.backend.name,
-                      uptime_s=round(time.monotonic() - started, 1))
+                      uptime_s=round(time.monotonic() - started, 1), pid=os.getpid())
 
     @app.get("/v1/models", response_model=ModelsResponse, summary="The model this server answers with")
     def models() -> ModelsResponse:

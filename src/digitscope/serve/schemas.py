@@ -72,6 +72,7 @@ class Health(BaseModel):
     model: str
     backend: str
     uptime_s: float
+    pid: int = Field(description="the server process that answered: one of several with `digitscope serve --workers`")
 
 
 class ErrorResponse(BaseModel):
