@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -97,14 +97,17 @@ def create_app(model: str = "default") -> FastAPI:
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS,
               openapi_extra=_body_doc(ClassifyRequest, f"one image per part, up to {MAX_IMAGES}"),
               summary="One digit per image, for one image or a batch")
-    async def classify(request: Request) -> ClassifyResponse:
+    async def classify(request: Request) -> Response:
         """Each image is one digit, in any size or polarity. An image that cannot be read gets `reason: error`
         and the others are still answered; when no image can be read, the request fails with the first
         image's status (400, 413 or 415)."""
         uploads = await read_uploads(request, ClassifyRequest, "images")
         if is_small(uploads):
-            return ClassifyResponse(model=model, results=classify_uploads(classifier, uploads))
-        return ClassifyResponse(model=model, results=await run_in_threadpool(classify_uploads, classifier, uploads))
+            results = classify_uploads(classifier, uploads)
+        else:
+            results = await run_in_threadpool(classify_uploads, classifier, uploads)
+        # Built from typed models already, so written out as it is: FastAPI would validate it a second time.
+        return Response(ClassifyResponse(model=model, results=results).model_dump_json(), media_type="application/json")
 
     @app.post("/v1/read", response_model=ReadResponse, responses=ERRORS,
               openapi_extra=_body_doc(ReadRequest, "one image"),
