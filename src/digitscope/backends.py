@@ -134,17 +134,16 @@ def resolve_backend(choice: str, device_type: str, mc_samples: int = 0) -> str:
     return choice
 
 
-def compiled_graph(weights: Path, card_file: Path, compile: Callable[[], bytes]) -> bytes:
+def compiled_graph(weights: Path, card_file: Path, export: Callable[[], bytes]) -> bytes:
     """The ONNX graph of a saved model, from the cache under ``$DIGITSCOPE_DATA/compiled`` when it holds one
-    for these exact weights, card and code, otherwise from ``compile()`` (an export checked against PyTorch),
+    for these exact weights, card and code, otherwise from ``export()`` (an export checked against PyTorch),
     which is then cached: only a model's first load on a machine needs PyTorch."""
     from .data.cache import atomic_path, data_dir
 
     path = data_dir() / "compiled" / f"{_compiled_key(weights, card_file)}.onnx"
     if path.exists():
         return path.read_bytes()
-    graph = compile()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    graph = export()
     with atomic_path(path) as tmp:  # a load interrupted mid-write leaves no half graph to be read next time
         tmp.write_bytes(graph)
     return graph

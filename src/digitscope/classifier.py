@@ -145,7 +145,9 @@ class DigitClassifier:
             except Exception as exc:  # exporter and runtime raise many unrelated types; torch is always right
                 if self.backend_choice != "auto":
                     raise
+                model = self.model  # weights that cannot be loaded at all fail here, as what they are
                 warnings.warn(f"onnxruntime backend unavailable for this model, using torch: {exc}", stacklevel=2)
+                return TorchBackend(model, self.device)
         return TorchBackend(self.model, self.device)
 
     def _onnx_graph(self) -> bytes:
