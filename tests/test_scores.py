@@ -9,10 +9,10 @@ from digitscope.uncertainty import (
     margin,
     max_logit,
     max_probability,
-    mc_dropout_proba,
     member_disagreement,
     mutual_information,
 )
+from digitscope.uncertainty.mc_dropout import mc_dropout_proba
 
 
 def test_scores_on_hand_made_values():
