@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 import digitscope
-from digitscope.classifier import resolve_model_path
 from digitscope.backends import OnnxBackend, TorchBackend
+from digitscope.classifier import resolve_model_path
 from digitscope.export import CALIBRATION_IMAGES, export_onnx, quantize_int8
 from digitscope.models import create_model
 from digitscope.saved import load_model

@@ -21,8 +21,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import softmax
 
-from .backends import (PREDICT_BATCH, Backend, OnnxBackend, TorchBackend, compiled_graph, default_device_type,
-                       resolve_backend)
+from .backends import (
+    PREDICT_BATCH,
+    Backend,
+    OnnxBackend,
+    TorchBackend,
+    compiled_graph,
+    default_device_type,
+    resolve_backend,
+)
 from .costs import min_cost_decision, parse_cost
 from .labels import NOT_A_DIGIT
 from .saved import card_path, model_reads, read_card, weights_path
