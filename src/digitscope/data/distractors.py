@@ -11,7 +11,6 @@ any real image, so a distractor differs from a digit in what it shows, never in 
 - ``scribble``: a tangled smooth curve, or a few crossing straight strokes
 - ``fragment``: a mis-cut pair of adjacent digits, the right part of one beside the left part of the next
   (seed 002's case: half a 4 and the curve of a 2)
-- ``pair``: two whole digits touching or overlapping, left uncut (a "87" squeezed into one box is no 8)
 - ``half-digit``: one digit with 40-60% of its ink box cut away (never a 1: half a 1 is still a 1)
 - ``noise``: a patch of uniform, Gaussian or salt texture
 - ``blank``: an empty field, or a few specks of dust
@@ -41,12 +40,10 @@ from ..preprocess import to_mnist_batch
 from .augment import AugmentConfig, augment_batch
 from .cache import Arrays, DataUnavailableError, atomic_path, data_dir
 
-KINDS = ("letter", "scribble", "fragment", "pair", "half-digit", "noise", "blank")
+KINDS = ("letter", "scribble", "fragment", "half-digit", "noise", "blank")
 # The share of each kind in a generated set. Letters lead: they are the richest source of shapes that are
-# written like digits without being digits. Fragments and pairs are what a reader's cuts hand on when they fall
-# in the wrong place, or nowhere.
-DEFAULT_MIX = {"letter": 0.35, "scribble": 0.12, "fragment": 0.18, "pair": 0.12, "half-digit": 0.10, "noise": 0.07,
-               "blank": 0.06}
+# written like digits without being digits.
+DEFAULT_MIX = {"letter": 0.40, "scribble": 0.15, "fragment": 0.20, "half-digit": 0.10, "noise": 0.08, "blank": 0.07}
 # Digits in disguise: O o (0), l I (1), S (5), Z (2), B (8), g q (9) as the issue lists them, and s z b,
 # which the 20-pixel box makes indistinguishable from S, Z and a 6.
 EXCLUDED = "OolISZBgqszb"
@@ -278,20 +275,6 @@ def _fragment(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndar
     return miscut(a[:, :a1 + 1], b[:, b0:], cut_a, cut_b - b0, int(rng.integers(0, 4)))
 
 
-def _pair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``a`` and ``b`` whole, side by side, touching or overlapping by up to a quarter of the narrower one's
-    ink width, ``b`` shifted up or down by up to 2 rows: two touching digits that were never cut apart."""
-    a0, a1 = ink_columns(a)
-    b0, b1 = ink_columns(b)
-    a, b = a[:, a0:a1 + 1], np.roll(b, int(rng.integers(-2, 3)), axis=0)[:, b0:b1 + 1]
-    overlap = int(rng.integers(0, min(a.shape[1], b.shape[1]) // 4 + 1))
-    field = np.zeros((a.shape[0], a.shape[1] + b.shape[1] - overlap), np.uint8)
-    field[:, :a.shape[1]] = a
-    joint = field[:, a.shape[1] - overlap:]
-    np.maximum(joint, b, out=joint)  # ink adds up where the strokes cross
-    return to_mnist_batch([field])[0]
-
-
 def _half_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``digit`` with its ink box cut to 40-60% of its width or height, from a random side."""
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
@@ -318,14 +301,14 @@ def count_for_share(n_digits: int, share: float) -> int:
 def generate(n: int, seed: int, digits: Arrays | None = None, fonts: str = "train", excluded: str = EXCLUDED,
              mix: dict[str, float] | None = None, font_dirs: tuple[Path, ...] = FONT_DIRS) -> Distractors:
     """``n`` distractors of the kinds in ``mix`` (default ``DEFAULT_MIX``), reproducible from ``seed``.
-    Fragments and pairs join adjacent digits of ``digits`` (i and i+1), half-digits cut one; without ``digits``
-    those kinds' shares go to the others."""
+    Fragments join adjacent digits of ``digits`` (i and i+1), half-digits cut one; without ``digits`` those
+    kinds' shares go to the others."""
     mix = dict(DEFAULT_MIX if mix is None else mix)
     unknown = sorted(set(mix) - set(KINDS))
     if unknown:
         raise ValueError(f"unknown distractor kinds {unknown}; choose from: {', '.join(KINDS)}")
     if digits is None or len(digits) < 2:
-        mix = {k: v for k, v in mix.items() if k not in ("fragment", "pair", "half-digit")}
+        mix = {k: v for k, v in mix.items() if k not in ("fragment", "half-digit")}
     shares = np.array([mix.get(k, 0.0) for k in KINDS], np.float64)
     if n < 0 or shares.sum() <= 0 or (shares < 0).any():
         raise ValueError(f"need n >= 0 and non-negative shares with a positive sum, got n={n}, mix={mix}")
@@ -343,11 +326,10 @@ def generate(n: int, seed: int, digits: Arrays | None = None, fonts: str = "trai
         where = np.flatnonzero(kind == KINDS.index(name))
         if len(where):
             images[where] = to_mnist_batch([draw(rng) for _ in where])
-    for name, join in (("fragment", _fragment), ("pair", _pair)):
-        for index in np.flatnonzero(kind == KINDS.index(name)):
-            i = int(rng.integers(len(digits) - 1))
-            images[index] = join(digits.images[i], digits.images[i + 1], rng)
-            sources[index] = (i, i + 1)
+    for index in np.flatnonzero(kind == KINDS.index("fragment")):
+        i = int(rng.integers(len(digits) - 1))
+        images[index] = _fragment(digits.images[i], digits.images[i + 1], rng)
+        sources[index] = (i, i + 1)
     where = np.flatnonzero(kind == KINDS.index("half-digit"))
     if len(where):
         cuttable = np.flatnonzero(digits.labels != 1)  # half a 1 is a 1
