@@ -1,6 +1,7 @@
-"""Reading whole numbers: the Reader on synthetic strings made of mnist:test digits only.
+"""Reading whole numbers: the Reader on synthetic strings made of mnist:test digits only (or mnist:val ones).
 
     python benchmarks/read.py --n 500
+    python benchmarks/read.py --n 1000 --data mnist:val --model runs/gate    # to choose between models
 
 Sets (reading.synthetic, each drawn once with its own seed): (a) seed 003's MNIST sequences of 1-5 digits in
 28 x 140; (b) free-form handwritten strings of 1-5 and of 6-10 digits; (c) house-number-like colour scenes
@@ -64,9 +65,11 @@ def main() -> None:
     p.add_argument("--speed-n", type=int, default=200, help="5-digit strings timed")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default="mnist:test", help="the digits the strings are made of: mnist:val to compare "
+                                                        "models or settings, mnist:test for the final figures")
     args = p.parse_args()
-    test = digitscope.data.load("mnist:test")
-    images, labels, n, seed = test.images, test.labels, args.n, args.seed
+    source = digitscope.data.load(args.data)
+    images, labels, n, seed = source.images, source.labels, args.n, args.seed
     sets = {
         "a": synthetic.mnist_sequences(images, labels, n, seed),
         "b 1-5": synthetic.freeform_strings(images, labels, n, seed + 1, max_len=5),
@@ -84,7 +87,7 @@ def main() -> None:
     table = "\n".join(
         f"| {name} | {r['n']} | {r['exact']:.1%} ({TARGETS[name]}) | {r['refused']:.1%} | {r['answered_exact']:.1%} "
         f"| {r['iou']:.3f} | {r['n'] / r['seconds']:.0f} |" for name, r in rows.items())
-    body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes), strings of mnist:test "
+    body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes), strings of {args.data} "
             f"digits, seeds {seed}..{seed + 3}.\n\n"
             "| set | strings | exact string (target) | refused | exact among answered | mean box IoU | images/s |\n"
             f"|---|---|---|---|---|---|---|\n{table}\n\n"
