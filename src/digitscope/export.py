@@ -74,7 +74,7 @@ def export_onnx(model: nn.Module, input_dtype: str = "uint8", card: dict | None 
         # 0.5 s against 3.5 s, and a model's first load exports it; torch is pinned, so it stays.
         warnings.simplefilter("ignore", DeprecationWarning)
         # The tracer warns of every shape it reads, mostly harmlessly; whether a trace is right is decided
-        # by comparing the graph with PyTorch (checked_onnx_backend, export_model), not by these warnings.
+        # by comparing the graph with PyTorch (checked_onnx, export_model), not by these warnings.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(graph, (example,), buffer, dynamo=False, opset_version=OPSET,
                           input_names=["images"], output_names=["logits"],
