@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitscope.preprocess import is_blank, to_mnist, to_mnist_batch
+from digitscope.preprocess import ink_map, ink_to_mnist, is_blank, to_mnist, to_mnist_batch
 
 INK, PAPER = (20, 20, 20), (245, 245, 245)
 
@@ -96,6 +96,15 @@ def test_an_mnist_style_digit_comes_back_essentially_unchanged():
     difference = np.abs(again.astype(int) - mnist_style)
     assert difference.mean() < 0.5
     assert difference.max() <= 16
+
+
+def test_an_ink_map_gives_the_same_digit_by_the_short_way():
+    """The Reader's candidates are ink maps on paper of exactly 0: ink_to_mnist skips the paper estimate and
+    must give what to_mnist gives, specks and faint fringes included."""
+    ink = np.pad(np.round(ink_map(seven())).astype(np.uint8), 2)
+    ink[3, 3] = 40  # a speck, far from the digit
+    ink[ink > 0] //= 2  # faint ink: the stretch to 255 still applies
+    assert np.array_equal(ink_to_mnist(ink), to_mnist(ink))
 
 
 @pytest.mark.parametrize("level", [0, 128, 255])

@@ -137,6 +137,15 @@ def test_splits_two_touching_digits(reader, digits):
         assert_reads(reader.read(255 - image), pair, boxes)
 
 
+def test_splits_a_touching_pair_narrower_than_a_line_height(reader, digits):
+    """A 1 run into a 7: one piece of ink no wider than the digits are tall, which is still two digits."""
+    image, boxes = write([digit(digits, 1), digit(digits, 7)], gaps=[-10])
+    assert ndimage.label(image > 0)[1] == 1
+    rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    assert np.ptp(cols) <= np.ptp(rows)  # the pair is no wider than it is tall
+    assert_reads(reader.read(255 - image), "17", boxes, min_iou=0.5)
+
+
 def test_merges_the_pieces_of_a_broken_digit(reader, digits):
     image, _ = write([digit(digits, 2), digit(digits, 7), digit(digits, 4)], gaps=[20, 20])
     five = digit(digits, 5)

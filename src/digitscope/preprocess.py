@@ -79,7 +79,11 @@ def ink_map(image: np.ndarray) -> np.ndarray:
     light_mass = float(np.clip(lighter - threshold, 0, None).sum())
     ink = darker if dark_mass > light_mass else lighter
     del darker, lighter, grey  # huge canvases: free what is no longer needed
+    return _clean(ink, threshold, fringe)
 
+
+def _clean(ink: np.ndarray, threshold: float, fringe: float) -> np.ndarray:
+    """Ink strengths above the paper -> the pieces that count, stretched to 255 at the strongest."""
     # Paper grain and compression noise are zeroed, not just dimmed: left in, they would widen the
     # bounding box of the ink. A piece survives if it holds a pixel above the threshold and enough mass.
     pieces, count = ndimage.label(ink > fringe, structure=np.ones((3, 3)))
@@ -131,7 +135,17 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
 
     A blank image (no ink) gives all zeros; see `is_blank`.
     """
-    ink = ink_map(image)
+    return _canonical(ink_map(image))
+
+
+def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
+    """``to_mnist`` of an image that is already an ink map on noiseless paper of exactly 0, (H, W) uint8 (the
+    Reader's candidate digits), with the same result: the paper level is not estimated again, since it is 0
+    with no noise, which leaves the thresholds at their floor."""
+    return _canonical(_clean(ink.astype(np.float32), MIN_CONTRAST, MIN_FRINGE))
+
+
+def _canonical(ink: np.ndarray) -> np.ndarray:
     if float(ink.sum()) < MIN_INK_MASS:
         return np.zeros((SIZE, SIZE), dtype=np.uint8)
     digit = _centre(_fit_box(ink))

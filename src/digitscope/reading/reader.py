@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError
-from ..preprocess import MIN_INK_MASS, ink_map, to_mnist
+from ..preprocess import MIN_INK_MASS, ink_map, ink_to_mnist
 from .path import best_path
 from .scene import clean_scene
 from .segment import Atoms, Spans, candidate_spans, find_atoms, render_span
@@ -219,7 +219,7 @@ def candidates(image: np.ndarray) -> tuple[Atoms, Spans, np.ndarray, int] | None
     spans = candidate_spans(atoms)
     if len(spans) == 0:
         return None
-    canonical = np.stack([to_mnist(render_span(ink, atoms, span, box))
+    canonical = np.stack([ink_to_mnist(render_span(ink, atoms, span, box))
                           for span, box in zip(spans.index, spans.boxes, strict=True)])
     return atoms, spans, canonical, factor
 
