@@ -1,7 +1,7 @@
 """``digitscope serve``: the app under uvicorn, in one process or several, announced once it answers.
 
 One worker process runs Python on one core at a time: under 8 concurrent clients on 2 cores, two workers
-answered 1.6x the requests of one, at a lower median latency (``benchmarks/serve.py``). Each worker holds
+answered 1.7-1.9x the requests of one, at a lower median latency (``benchmarks/serve.py``). Each worker holds
 its own model on onnxruntime without PyTorch, about 130 MB.
 """
 
