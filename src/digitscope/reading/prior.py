@@ -114,28 +114,34 @@ def fit(shapes: np.ndarray, digits: np.ndarray, wholes: np.ndarray, card: dict) 
 
 
 def main() -> None:
-    import digitscope
-
-    from . import synthetic
-
     p = argparse.ArgumentParser(description="Fit the segmentation prior on strings of mnist:train digits.")
     p.add_argument("--strings", type=int, default=1500, help="strings of each kind")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=PRIOR_PATH)
     args = p.parse_args()
+    prior = fit_on_training_strings(args.strings, args.seed)
+    prior.save(args.out)
+    print(f"{prior.card['spans']:,} spans, {prior.card['whole'] / prior.card['spans']:.1%} whole: prior written to "
+          f"{args.out}")
+
+
+def fit_on_training_strings(strings: int = 1500, seed: int = 0) -> SegmentPrior:
+    """The prior of the segmentation as it is now, fitted on ``strings`` strings of mnist:train digits of each kind."""
+    import digitscope
+
+    from . import synthetic
+
     train = digitscope.data.load("mnist:train")
     classifier = digitscope.load("default")
-    sets = [synthetic.mnist_sequences(train.images, train.labels, args.strings, args.seed),
-            synthetic.freeform_strings(train.images, train.labels, args.strings, args.seed + 1),
-            synthetic.house_number_scenes(train.images, train.labels, args.strings, args.seed + 2)]
+    sets = [synthetic.mnist_sequences(train.images, train.labels, strings, seed),
+            synthetic.freeform_strings(train.images, train.labels, strings, seed + 1),
+            synthetic.house_number_scenes(train.images, train.labels, strings, seed + 2)]
     rows = [training_rows(s.images, s.texts, s.boxes, classifier) for s in sets]
     shapes, digits, wholes = (np.concatenate(column) for column in zip(*rows, strict=True))
-    card = {"fitted_on": f"mnist:train strings, {args.strings} of each kind, seed {args.seed}",
-            "command": f"python -m digitscope.reading.prior --strings {args.strings} --seed {args.seed}",
+    card = {"fitted_on": f"mnist:train strings, {strings} of each kind, seed {seed}",
+            "command": f"python -m digitscope.reading.prior --strings {strings} --seed {seed}",
             "spans": int(len(wholes)), "whole": int(wholes.sum())}
-    prior = fit(shapes, digits, wholes, card)
-    prior.save(args.out)
-    print(f"{len(wholes):,} spans, {wholes.mean():.1%} whole: prior written to {args.out}")
+    return fit(shapes, digits, wholes, card)
 
 
 if __name__ == "__main__":

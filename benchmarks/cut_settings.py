@@ -1,0 +1,81 @@
+"""Where the Reader cuts touching digits: segmentation settings compared on mnist:val strings, in one run.
+
+    python benchmarks/cut_settings.py --setting 1.0,4,3 --setting 0.75,5,3 --setting 0.75,5,2
+
+A setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT of `digitscope.reading.segment`. For each, the segmentation
+prior is refitted as `python -m digitscope.reading.prior` fits it (mnist:train strings), then the Reader (bundled
+default classifier) reads the four sets of `read.py` made of mnist:val digits: exact strings. Throughput: the
+settings take turns on the same 5-digit strings, --rounds rounds, median, so that the machine's drift falls on
+all of them alike. Nothing here looks at the test digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import _report
+from read import five_digit_strings, score, string_sets
+
+import digitscope
+from digitscope.reading import Reader, segment
+from digitscope.reading.prior import fit_on_training_strings
+
+KNOBS = ("CUT_WIDTH", "MAX_ATOMS", "CUTS_PER_HEIGHT")
+
+
+def parse_setting(text: str) -> tuple[float, int, float]:
+    try:
+        width, atoms, cuts = text.split(",")
+        return float(width), int(atoms), float(cuts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT (e.g. 0.75,5,3), "
+                                         f"not {text!r}") from None
+
+
+def apply(setting: tuple[float, int, float]) -> None:
+    for knob, value in zip(KNOBS, setting, strict=True):
+        setattr(segment, knob, value)  # read by the segmentation at each call
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--setting", type=parse_setting, action="append", required=True)
+    p.add_argument("--n", type=int, default=1000, help="val strings per set")
+    p.add_argument("--speed-n", type=int, default=200, help="5-digit strings timed")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--prior-strings", type=int, default=1500)
+    args = p.parse_args()
+    val = digitscope.data.load("mnist:val")
+    sets, five = string_sets(val, args.n, 0), five_digit_strings(val, args.speed_n, 0)
+    classifier = digitscope.load("default")
+    readers, exact = {}, {}
+    for setting in args.setting:
+        apply(setting)
+        readers[setting] = Reader(classifier, prior=fit_on_training_strings(args.prior_strings))
+        exact[setting] = {name: score(readers[setting], strings)["exact"] for name, strings in sets.items()}
+    rates = {setting: [] for setting in args.setting}
+    for _ in range(args.rounds):
+        for setting, reader in readers.items():
+            apply(setting)
+            reader.read(five[0])
+            started = time.perf_counter()
+            for image in five:
+                reader.read(image)
+            rates[setting].append(len(five) / (time.perf_counter() - started))
+
+    names = list(sets)
+    lines = [f"| {s[0]:g} | {s[1]} | {s[2]:g} | " + " | ".join(f"{exact[s][name]:.1%}" for name in names)
+             + f" | {sum(exact[s].values()) / len(names):.2%} | {statistics.median(rates[s]):.0f} |"
+             for s in args.setting]
+    body = (f"Exact strings, {args.n} strings of mnist:val digits per set (seeds 0..3, as `read.py`), the prior "
+            f"refitted for each setting on {args.prior_strings} mnist:train strings of each kind; throughput on "
+            f"{args.speed_n} 5-digit val strings, settings in turn, median of {args.rounds} rounds.\n\n"
+            f"| CUT_WIDTH | MAX_ATOMS | CUTS_PER_HEIGHT | {' | '.join(names)} | mean | 5-digit strings/s |\n"
+            f"|---|---|---|{'---|' * len(names)}---|---|\n" + "\n".join(lines))
+    _report.append("Where the Reader cuts touching digits: settings on validation strings", body)
+
+
+if __name__ == "__main__":
+    main()
