@@ -203,3 +203,21 @@ def _refuse_evaluation_only(load):
         return load(spec)
 
     return guarded
+
+
+def test_distractors_join_the_non_digits_a_dataset_has_of_its_own(data_home):
+    """mnist-candidates already labels the Reader's mis-cuts 'not a digit': --distractors adds to them, and
+    cuts its fragments from the digits only."""
+    import torch
+
+    from digitscope.train import append_distractors
+
+    digits = synthetic_digits(200, 0)
+    x, y = torch.from_numpy(digits.images).unsqueeze(1), torch.from_numpy(digits.labels).clone()
+    y[:20] = NOT_A_DIGIT
+    x_train, y_train, _, y_val, card = append_distractors(TrainConfig(distractors=0.2), x, y, x, y)
+    assert (y_train == NOT_A_DIGIT).sum() == 20 + card["train"]["n"] and card["train"]["n"] > 0
+    assert len(x_train) == len(y_train) and (y_val == NOT_A_DIGIT).sum() == 20 + card["val"]["n"]
+    y[0] = NOT_A_DIGIT + 1
+    with pytest.raises(ValueError, match="labels 0-9"):
+        append_distractors(TrainConfig(distractors=0.2), x, y, x, y)

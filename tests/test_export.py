@@ -190,7 +190,7 @@ from digitscope.serve import create_app
 images = np.load(sys.argv[2])
 model = digitscope.load(sys.argv[1])
 answers = model.classify(images, [str(i) for i in range(len(images))])
-client = TestClient(create_app(sys.argv[1]))
+client = TestClient(create_app(sys.argv[1], read_model=sys.argv[1]))
 canvas = np.zeros((40, 80), np.uint8)
 canvas[6:34, 6:34], canvas[6:34, 40:68] = images[1], images[2]
 for path, image in (("/v1/classify", images[0]), ("/v1/read", canvas)):

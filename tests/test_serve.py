@@ -89,11 +89,14 @@ def test_health_and_models_name_the_model_and_its_backend(client):
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["model"] == "default"
     assert health["backend"] == "onnxruntime"  # the faster one, installed with the package
-    (model,) = client.get("/v1/models").json()["models"]
-    assert model["arch"] == "gate" and model["backend"] == "onnxruntime"
-    card = digitscope.load("default").card  # the calibration the bundled card holds
-    assert model["temperature"] == card["calibration"]["temperature"]
-    assert model["reject_threshold"] == card["reject"]["threshold"] and 0 < model["reject_threshold"] < 1
+    model, reading = client.get("/v1/models").json()["models"]
+    assert (model["name"], model["routes"], reading["name"], reading["routes"]) == (
+        "default", ["/v1/classify"], "reading", ["/v1/read"])
+    for info in (model, reading):
+        assert info["arch"] == "gate" and info["backend"] == "onnxruntime"
+        card = digitscope.load(info["name"]).card  # the calibration the bundled card holds
+        assert info["temperature"] == card["calibration"]["temperature"]
+        assert info["reject_threshold"] == card["reject"]["threshold"] and 0 < info["reject_threshold"] < 1
 
 
 def test_api_docs_work_offline_and_document_both_ways_of_sending_images(client):

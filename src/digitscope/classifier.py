@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DECISIONS = ("argmax", "min-cost")
-BUNDLED = ("default",)
+BUNDLED = ("default", "reading")  # single digits; digits as the Reader cuts them out of a number
 
 
 def resolve_model_path(name_or_path: str | Path | None) -> Path:

@@ -28,6 +28,8 @@ DECISION = typer.Option(None, "--decision", help="argmax or min-cost (the least 
 COST = typer.Option(None, "--cost", help="cost matrix: numeric (|i-j|), '1->7=5,7->1=5' (exceptions to 0/1), "
                                          "or a JSON/CSV file of K x K costs (true x answered)")
 MODEL = typer.Option("default", "--model", "-m", help="a bundled model name (default) or a saved model path")
+READ_HELP = "the digit classifier the Reader cuts numbers with: a bundled name (reading) or a saved model path"
+READ_MODEL = typer.Option("reading", "--model", "-m", help=READ_HELP)
 
 
 def _emit(obj, as_json: bool, render) -> None:
@@ -198,7 +200,7 @@ def _emit_per_file(results: list[dict], as_json: bool, describe) -> None:
 @app.command()
 def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP; with --out "
                                                         "also directories, quoted globs and (Ray) s3:// prefixes"),
-         model: str = MODEL,
+         model: str = READ_MODEL,
          expect_length: int | None = typer.Option(None, "--expect-length", min=1, max=100,
                                                   help="the number has exactly this many digits"),
          charset: str | None = typer.Option(None, "--charset", help="the digits it may contain, e.g. 01"),
@@ -605,16 +607,18 @@ def export(model: str = MODEL,
 
 @app.command()
 def serve(model: str = MODEL,
+          read_model: str = typer.Option("reading", "--read-model", help=f"/v1/read and the page: {READ_HELP}"),
           host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
           port: int = typer.Option(8000, "--port", help="TCP port"),
           workers: int = typer.Option(None, "--workers", help="server processes, each with its own copy of the "
                                       "model (default: one per core, at most 4)"),
           as_json: bool = JSON) -> None:
-    """The web page and the HTTP API (OpenAPI at /docs) on one model, until interrupted."""
+    """The web page and the HTTP API (OpenAPI at /docs), until interrupted: /v1/classify on --model, /v1/read and
+    the page on --read-model."""
     from .serve import run
 
     try:
-        run(model, host, port, as_json, workers)
+        run(model, host, port, as_json, workers, read_model)
     except (ValueError, FileNotFoundError, OSError) as exc:
         _fail(str(exc))
 

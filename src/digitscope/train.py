@@ -220,12 +220,14 @@ def append_distractors(cfg: TrainConfig, x_train: torch.Tensor, y_train: torch.T
     if cfg.classes:
         raise ValueError("--distractors adds class 10, 'not a digit', to the ten digits; it does not mix with "
                          "--classes")
-    if int(max(y_train.max(), y_val.max())) >= distractors.NOT_A_DIGIT:
-        raise ValueError(f"--distractors needs digit labels 0-9; {cfg.data} has labels up to {int(y_train.max())}")
+    if int(max(y_train.max(), y_val.max())) > distractors.NOT_A_DIGIT:
+        raise ValueError(f"--distractors needs digit labels 0-9 (and 10, 'not a digit', where the data has its own); "
+                         f"{cfg.data} has labels up to {int(y_train.max())}")
     out, made_for = [], {}
     splits = (("train", x_train, y_train, cfg.seed), ("val", x_val, y_val, cfg.seed + VAL_DISTRACTOR_SEED))
     for split, x, y, seed in splits:
-        digits = datasets.Arrays(x.squeeze(1).numpy(), y.numpy())
+        is_digit = y < distractors.NOT_A_DIGIT  # fragments are cut from digits, not from the data's own non-digits
+        digits = datasets.Arrays(x[is_digit].squeeze(1).numpy(), y[is_digit].numpy())
         made = distractors.cached(distractors.count_for_share(len(x), cfg.distractors), seed, digits)
         out += [torch.cat([x, torch.from_numpy(made.images).unsqueeze(1)]),  # (N + n, 1, 28, 28)
                 torch.cat([y, torch.from_numpy(made.arrays.labels)])]

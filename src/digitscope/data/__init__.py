@@ -1,6 +1,6 @@
 """Datasets in one canonical form: uint8 images + int64 labels, checksummed and cached atomically."""
 
-from . import emnist, fashion, kannada, mnist, sequences, svhn
+from . import candidates, emnist, fashion, kannada, mnist, sequences, svhn
 from .cache import Arrays, DataUnavailableError, array_checksum, data_dir
 from .registry import (
     DatasetInfo,
@@ -58,6 +58,12 @@ for _name, _split, _what in (
                     "split of the same name",
         splits=sequences.SPLITS, fetch=sequences.fetch_all(_split), fetch_split=_split,
     ))
+register(DatasetInfo(
+    name="mnist-candidates",
+    description="MNIST digits plus the Reader's candidates cut from synthetic strings of them: 0-9 where a candidate "
+                "is one whole digit, 10 'not a digit' where it is none; from the MNIST split of the same name",
+    splits=candidates.SPLITS, fetch=candidates.fetch, fetch_split=candidates.candidates_split,
+))
 
 __all__ = [
     "Arrays", "DataUnavailableError", "DatasetInfo", "array_checksum", "cache_path", "data_dir",

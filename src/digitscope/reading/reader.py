@@ -43,8 +43,11 @@ WORK_PIXELS = 2_000_000
 # Reading nothing where an atom is costs this log-probability per line-height-sized atom of ink: a
 # digit is dropped only when every reading of it is less likely than e^-12; a speck costs almost nothing.
 SKIP_COST = -12.0
-# How much the segmentation prior's log-odds count against the classifier's log-probabilities. Chosen on
-# strings of mnist:val digits: 0.1-0.25 read equally well; from 0.5 up, shape starts to overrule clear readings.
+# How much the segmentation prior's log-odds count against the classifier's log-probabilities, for a classifier
+# that has only seen digits alone. Chosen on strings of mnist:val digits: 0.1-0.25 read equally well; from 0.5
+# up, shape starts to overrule clear readings. A classifier trained on the Reader's own candidates (the bundled
+# `reading` model, trained on mnist-candidates) already knows a mis-cut when it sees one: its card says how much
+# prior it still needs (``reading.prior_weight``: none).
 PRIOR_WEIGHT = 0.1
 DIGITS = "0123456789"
 
@@ -103,7 +106,8 @@ def prepare(image: np.ndarray, name: str = "image") -> Prepared:
 
 
 class Reader:
-    """Reads a whole number from an image with a digit classifier (default: ``digitscope.load("default")``).
+    """Reads a whole number from an image with a digit classifier (default: ``digitscope.load("reading")``, the
+    bundled model trained on the Reader's own candidates as well as on MNIST).
 
     The classifier has 10 classes, or 11 where class 10 means "not a digit"; either way its reject rule
     (``is_uncertain``) decides when a digit is too unsure to stand."""
@@ -112,11 +116,12 @@ class Reader:
         if classifier is None:
             from ..classifier import load
 
-            classifier = load("default")
+            classifier = load("reading")
         if classifier.num_classes not in (10, 11):
             raise ValueError(f"the Reader needs a 10-class digit classifier, or 11 classes with class 10 "
                              f"'not a digit'; this one has {classifier.num_classes}")
         self.classifier = classifier
+        self.prior_weight = float(classifier.card.get("reading", {}).get("prior_weight", PRIOR_WEIGHT))
         if prior is None:
             from .prior import SegmentPrior
 
@@ -161,7 +166,9 @@ class Reader:
             # log-odds that a span of its shape is that whole digit (the segmentation prior). Odds, not
             # probabilities: a segmentation claims its spans are whole and every other candidate is not, so
             # its probability is a constant times the product of its spans' odds, whatever their number.
-            digit_logp = np.log(probs[:, :10]) + PRIOR_WEIGHT * self.prior.log_odds(spans.shape)  # (E, 10)
+            digit_logp = np.log(probs[:, :10])  # (E, 10)
+            if self.prior_weight:
+                digit_logp = digit_logp + self.prior_weight * self.prior.log_odds(spans.shape)
         digit_logp = np.where(allowed[None, :], digit_logp, -np.inf)
         best_digit = digit_logp.argmax(axis=1)
         n, e = len(atoms), len(spans)

@@ -61,15 +61,18 @@ def _body_doc(schema: type, what: str) -> dict:
         "application/json": {"schema": schema.model_json_schema()}}}}
 
 
-def create_app(model: str = "default") -> FastAPI:
-    """The app serving ``model`` (a bundled name or a saved model path)."""
+def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
+    """The app classifying digits with ``model`` and reading numbers with ``read_model`` (bundled names or saved
+    model paths; the same one is loaded once)."""
     from ..reading import Reader
 
     # One thread per inference: a server answers many requests at once, and the small batches it sees gain
     # less from splitting each operator over the cores than they lose to the hand-offs (benchmarks/serve.py).
     classifier = DigitClassifier.load(model, threads=1)
-    classifier.logits(np.zeros((1, 28, 28), np.uint8))  # build the backend now, not on the first request
-    reader = Reader(classifier)
+    reading = classifier if read_model == model else DigitClassifier.load(read_model, threads=1)
+    for c in (classifier,) if reading is classifier else (classifier, reading):
+        c.logits(np.zeros((1, 28, 28), np.uint8))  # build the backend now, not on the first request
+    reader = Reader(reading)
     started = time.monotonic()
 
     app = FastAPI(title="digitscope", version=__version__, docs_url=None, redoc_url=None,
@@ -90,9 +93,12 @@ def create_app(model: str = "default") -> FastAPI:
         return Health(status="ok", model=model, backend=classifier.backend.name,
                       uptime_s=round(time.monotonic() - started, 1), pid=os.getpid())
 
-    @app.get("/v1/models", response_model=ModelsResponse, summary="The model this server answers with")
+    @app.get("/v1/models", response_model=ModelsResponse, summary="The models this server answers with")
     def models() -> ModelsResponse:
-        return ModelsResponse(models=[model_info(model, classifier)])
+        if reading is classifier:
+            return ModelsResponse(models=[model_info(model, classifier, ["/v1/classify", "/v1/read"])])
+        return ModelsResponse(models=[model_info(model, classifier, ["/v1/classify"]),
+                                      model_info(read_model, reading, ["/v1/read"])])
 
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS,
               openapi_extra=_body_doc(ClassifyRequest, f"one image per part, up to {MAX_IMAGES}"),
@@ -139,9 +145,10 @@ def _mount_docs(app: FastAPI) -> None:
                                    swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")
 
 
-def model_info(name: str, classifier: DigitClassifier) -> ModelInfo:
+def model_info(name: str, classifier: DigitClassifier, routes: list[str]) -> ModelInfo:
     card = classifier.card
-    return ModelInfo(name=name, arch=card["arch"], parameters=card.get("parameters"), backend=classifier.backend.name,
+    return ModelInfo(name=name, routes=routes, arch=card["arch"], parameters=card.get("parameters"),
+                     backend=classifier.backend.name,
                      temperature=classifier.temperature, reject_threshold=(card.get("reject") or {}).get("threshold"),
                      val_accuracy=card.get("metrics", {}).get("selected", {}).get("val_accuracy"),
                      code_version=card.get("code_version"))

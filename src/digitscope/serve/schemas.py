@@ -54,6 +54,7 @@ class ReadResponse(BaseModel):
 
 class ModelInfo(BaseModel):
     name: str
+    routes: list[str] = Field(description="what it answers: /v1/classify, /v1/read (and the page)")
     arch: str
     parameters: int | None
     backend: str = Field(description="what computes the logits: onnxruntime or torch")

@@ -20,7 +20,8 @@ from ..classifier import DigitClassifier
 
 # More workers than this gain little for one model and cost a model's memory each.
 MAX_DEFAULT_WORKERS = 4
-MODEL_VARIABLE = "DIGITSCOPE_SERVE_MODEL"  # how a worker process learns which model to serve
+MODEL_VARIABLE = "DIGITSCOPE_SERVE_MODEL"  # how a worker process learns which model to serve ...
+READ_MODEL_VARIABLE = "DIGITSCOPE_SERVE_READ_MODEL"  # ... and which one reads numbers
 STARTUP_SECONDS = 120  # a worker that is not answering by then has failed
 
 
@@ -32,11 +33,11 @@ def worker_app():
     """The app of one worker process (uvicorn's factory): the model named by the parent."""
     from .app import create_app
 
-    return create_app(os.environ[MODEL_VARIABLE])
+    return create_app(os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE])
 
 
 def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_json: bool = False,
-        workers: int | None = None) -> None:
+        workers: int | None = None, read_model: str = "reading") -> None:
     """Serve until interrupted; exits with status 1 when the address cannot be bound or a worker cannot start."""
     workers = default_workers() if workers is None else workers
     if workers < 1:
@@ -46,7 +47,7 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
     if workers == 1:
         from .app import create_app
 
-        app = create_app(model)
+        app = create_app(model, read_model)
         server = _AnnouncingServer(uvicorn.Config(app, **options),
                                    lambda sockets: _announce(sockets[0], model, app.state.classifier.backend.name,
                                                              as_json))
@@ -56,8 +57,9 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
         return
     # Refused here, before any worker starts, when the model does not exist or cannot be served.
     classifier = DigitClassifier.load(model, threads=1)
+    DigitClassifier.load(read_model, threads=1)
     backend = resolve_backend(classifier.backend_choice, classifier.device_type)
-    os.environ[MODEL_VARIABLE] = model
+    os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE] = model, read_model
     config = uvicorn.Config("digitscope.serve.server:worker_app", factory=True, workers=workers, **options)
     listening = config.bind_socket()  # exits with status 1 when the address is taken
     supervisor = _AnnouncingWorkers(config, [listening], lambda: _announce(listening, model, backend, as_json))

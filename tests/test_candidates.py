@@ -1,0 +1,42 @@
+"""mnist-candidates: the Reader's own candidates, labelled by the digit they are, or 'not a digit'."""
+
+from pathlib import Path
+
+import numpy as np
+
+from digitscope.data.candidates import label_candidates, string_candidates
+from digitscope.labels import NOT_A_DIGIT
+from digitscope.reading import synthetic
+from digitscope.reading.reader import candidates
+
+SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
+
+
+def test_a_candidate_is_the_digit_it_covers_or_none():
+    digits = np.array([[10, 10, 30, 40], [32, 10, 52, 40]])
+    spans = np.array([
+        [10, 10, 30, 40],  # the first digit exactly
+        [33, 11, 52, 40],  # the second, a pixel off
+        [10, 10, 52, 40],  # both merged: IoU under 0.5 with either
+        [10, 10, 18, 40],  # a third of the first: a fragment
+        [10, 10, 24, 40],  # most of the first, IoU 0.7: neither, left out
+        [0, 0, 30, 40],  # the first with something beside it (an edge of the scene): left out too
+    ])
+    assert label_candidates(spans, digits).tolist() == [0, 1, -2, -2, -1, -1]
+
+
+def test_strings_give_their_digits_and_their_mis_cuts():
+    with np.load(SAMPLE) as f:
+        images, labels = f["images"], f["labels"]
+    strings = synthetic.freeform_strings(images, labels, 6, seed=3, min_len=3, max_len=6)
+    made = string_candidates(strings.images, strings.texts, strings.boxes)
+    assert made.images.shape[1:] == (28, 28) and made.images.dtype == np.uint8
+    assert set(made.labels.tolist()) <= set(range(NOT_A_DIGIT + 1))
+    assert (made.labels == NOT_A_DIGIT).any()  # halves, merged neighbours, specks
+    # Every digit of every string is among the candidates, as the digit it is: the Reader's own cut of each.
+    whole = made.labels[made.labels < NOT_A_DIGIT]
+    expected = np.bincount([int(c) for text in strings.texts for c in text], minlength=10)
+    assert (np.bincount(whole, minlength=10) >= expected).all()
+    # The crops are exactly what the Reader hands its classifier.
+    cut = candidates(np.asarray(strings.images[0]))[2]  # (E, 28, 28), the first string's candidates
+    assert any((c == made.images[0]).all() for c in cut)
