@@ -4,7 +4,7 @@
 
 A setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT of `digitscope.reading.segment`. For each, the segmentation
 prior is refitted as `python -m digitscope.reading.prior` fits it (mnist:train strings), then the Reader (bundled
-default classifier) reads the four sets of `read.py` made of mnist:val digits: exact strings. Throughput: the
+`reading` classifier) reads the four sets of `read.py` made of mnist:val digits: exact strings. Throughput: the
 settings take turns on the same 5-digit strings, --rounds rounds, median, so that the machine's drift falls on
 all of them alike. Nothing here looks at the test digits.
 """
@@ -49,7 +49,7 @@ def main() -> None:
     args = p.parse_args()
     val = digitscope.data.load("mnist:val")
     sets, five = string_sets(val, args.n, 0), five_digit_strings(val, args.speed_n, 0)
-    classifier = digitscope.load("default")
+    classifier = digitscope.load("reading")  # the Reader's own
     readers, exact = {}, {}
     for setting in args.setting:
         apply(setting)

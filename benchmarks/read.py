@@ -72,7 +72,7 @@ def throughput(reader: Reader, images: list[np.ndarray], repeats: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default="default")
+    p.add_argument("--model", default="reading", help="the Reader's classifier (default: the bundled reading model)")
     p.add_argument("--n", type=int, default=500, help="strings per set")
     p.add_argument("--speed-n", type=int, default=200, help="5-digit strings timed")
     p.add_argument("--repeats", type=int, default=3)

@@ -5,7 +5,7 @@
 Each DATASET=MODEL pair: the sequence model trained on DATASET's train split (`digitscope train --preset sequence
 --data DATASET`), read on its test split (strings of mnist:test digits only): sequence accuracy (length and every
 digit right), per-digit accuracy (slot by slot over the true digits), length accuracy and mean IoU of the true
-digits' boxes against the box of the same slot. The Reader (bundled default classifier) reads the very same
+digits' boxes against the box of the same slot. The Reader (bundled `reading` classifier) reads the very same
 images one at a time: exact string, its per-digit accuracy by position, and its boxes' IoU by position.
 """
 
@@ -59,7 +59,7 @@ def sequence_model(path: str, images: np.ndarray, texts, boxes) -> dict:
 
 
 def reader(images: np.ndarray, texts, boxes) -> dict:
-    read = Reader(digitscope.load("default"))
+    read = Reader()  # on the bundled reading model
     read.read(images[0])  # builds the backend
     started = time.perf_counter()
     results = [read.read(image) for image in images]
@@ -91,7 +91,7 @@ def main() -> None:
         lines.append(f"| {dataset} | sequence model `{path}` ({seq['parameters']:,} parameters, trained "
                      f"{seq['train_seconds']:.0f} s) | {n} | {seq['sequence']:.2%} | {seq['digit']:.2%} | "
                      f"{seq['length']:.2%} | {seq['iou']:.3f} | — | {seq['rate']:,.0f} |")
-        lines.append(f"| {dataset} | Reader (`default`) | {n} | {rd['sequence']:.2%} | {rd['digit']:.2%} | "
+        lines.append(f"| {dataset} | Reader (`reading`) | {n} | {rd['sequence']:.2%} | {rd['digit']:.2%} | "
                      f"{rd['length']:.2%} | {rd['iou']:.3f} | {rd['refused']:.1%} | {rd['rate']:,.0f} |")
     body = ("Test images of each set, strings of mnist:test digits; both readers see the same stored images "
             "(house-scenes: the library's ink map of each colour scene, fitted into 48 x 144). Seed 003 reported "

@@ -2,7 +2,8 @@
 
 One worker process runs Python on one core at a time: under 8 concurrent clients on 2 cores, two workers
 answered 1.7-1.9x the requests of one, at a lower median latency (``benchmarks/serve.py``). Each worker holds
-its own model on onnxruntime without PyTorch, about 130 MB.
+its own copy of both models (the one that classifies, the one that reads numbers) on onnxruntime without
+PyTorch, about 135 MB.
 """
 
 from __future__ import annotations
