@@ -611,7 +611,7 @@ def serve(model: str = MODEL,
           host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
           port: int = typer.Option(8000, "--port", help="TCP port"),
           workers: int = typer.Option(None, "--workers", help="server processes, each with its own copy of the "
-                                      "model (default: one per core, at most 4)"),
+                                      "models (default: one per core, at most 4)"),
           as_json: bool = JSON) -> None:
     """The web page and the HTTP API (OpenAPI at /docs), until interrupted: /v1/classify on --model, /v1/read and
     the page on --read-model."""

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import sys
+from functools import partial
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -50,8 +51,8 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
 
         app = create_app(model, read_model)
         server = _AnnouncingServer(uvicorn.Config(app, **options),
-                                   lambda sockets: _announce(sockets[0], model, app.state.classifier.backend.name,
-                                                             as_json))
+                                   lambda sockets: _announce(sockets[0], model, read_model,
+                                                             app.state.classifier.backend.name, as_json))
         server.run()
         if not server.started:
             sys.exit(1)
@@ -63,21 +64,22 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
     os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE] = model, read_model
     config = uvicorn.Config("digitscope.serve.server:worker_app", factory=True, workers=workers, **options)
     listening = config.bind_socket()  # exits with status 1 when the address is taken
-    supervisor = _AnnouncingWorkers(config, [listening], lambda: _announce(listening, model, backend, as_json))
+    supervisor = _AnnouncingWorkers(config, [listening], partial(_announce, listening, model, read_model, backend,
+                                                                 as_json))
     supervisor.run()
     if not supervisor.announced:
         sys.exit(1)
 
 
-def _announce(listening: socket.socket, model: str, backend: str, as_json: bool) -> None:
+def _announce(listening: socket.socket, model: str, read_model: str, backend: str, as_json: bool) -> None:
     """Prints the address (with --port 0, the port the system chose) once requests are answered."""
     host, port = listening.getsockname()[:2]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     if as_json:
-        print(json.dumps({"url": url, "model": model, "backend": backend}), flush=True)
+        print(json.dumps({"url": url, "model": model, "read_model": read_model, "backend": backend}), flush=True)
     else:
-        print(f"digitscope: serving model {model!r} ({backend}) at {url}  (API docs: {url}docs; Ctrl+C to stop)",
-              flush=True)
+        print(f"digitscope: serving model {model!r}, numbers read by {read_model!r} ({backend}) at {url}  "
+              f"(API docs: {url}docs; Ctrl+C to stop)", flush=True)
 
 
 class _AnnouncingServer(uvicorn.Server):
