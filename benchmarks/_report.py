@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -29,7 +30,8 @@ def machine() -> str:
 
 
 def command() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    """The command line as it can be typed again: arguments with spaces or quotes are quoted."""
+    return "python " + shlex.join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
 
 
 def mean_std(values: list[float]) -> str:
