@@ -23,6 +23,9 @@ def test_a_candidate_is_the_digit_it_covers_or_none():
         [0, 0, 30, 40],  # the first with something beside it (an edge of the scene): left out too
     ])
     assert label_candidates(spans, digits).tolist() == [0, 1, -2, -2, -1, -1]
+    # A 4 and the narrow 1 touching it: the merged span still has IoU 0.77 with the 4, but it is no digit.
+    four_one = np.array([[10, 10, 30, 40], [30, 10, 36, 40]])
+    assert label_candidates(np.array([[10, 10, 36, 40], [10, 10, 30, 40]]), four_one).tolist() == [-2, 0]
 
 
 def test_strings_give_their_digits_and_their_mis_cuts():

@@ -31,13 +31,15 @@ STRINGS = {"train": {"a": 3_000, "b": 6_000, "c": 3_000}, "val": {"a": 300, "b":
 SEEDS = {"train": 100, "val": 200, "test": 300}
 DIGIT_IOU = 0.75
 NONE_IOU = 0.5
+MERGED_SHARE = 0.6  # a span holding this much of two digits' boxes is a merge (overlapping neighbours share 10-25%)
 
 
 def label_candidates(span_boxes: np.ndarray, digit_boxes: np.ndarray) -> np.ndarray:
     """(E,) labels of candidate boxes (E, 4) against the true digits' ink boxes (L, 4), both x0, y0, x1, y1
     in the same pixels: the digit's position (0..L-1) where IoU >= DIGIT_IOU, -2 for none (IoU < NONE_IOU with
     every digit), -1 in between. Also -1: a span that holds one whole digit and nothing of another (a digit
-    joined to an edge of the scene, a blot of noise), which is the digit with something beside it, not a mis-cut."""
+    joined to an edge of the scene, a blot of noise), which is the digit with something beside it, not a mis-cut.
+    And -2, whatever its IoU: a span that holds most of two digits (a 4 with the narrow 1 that touches it), a merge."""
     from ..reading.sequence import box_iou
 
     spans, digits = span_boxes[:, None, :].astype(float), digit_boxes[None, :, :].astype(float)
@@ -46,8 +48,10 @@ def label_candidates(span_boxes: np.ndarray, digit_boxes: np.ndarray) -> np.ndar
                       0, None)  # (E, L, 2) width and height of each span's overlap with each digit
     inside = overlap.prod(axis=-1) / (digits[..., 2:] - digits[..., :2]).prod(axis=-1)  # (E, L) share of the digit
     one_digit_and_more = ((inside >= 0.9).sum(axis=1) == 1) & ((inside >= 0.2).sum(axis=1) == 1)
+    merge = (inside >= MERGED_SHARE).sum(axis=1) >= 2
     best, top = iou.argmax(axis=1), iou.max(axis=1)
-    return np.where(top >= DIGIT_IOU, best, np.where((top < NONE_IOU) & ~one_digit_and_more, -2, -1))
+    labels = np.where(top >= DIGIT_IOU, best, np.where((top < NONE_IOU) & ~one_digit_and_more, -2, -1))
+    return np.where(merge, -2, labels)
 
 
 def string_candidates(images, texts: list[str], boxes: list[np.ndarray]) -> Arrays:
