@@ -1,8 +1,10 @@
 """Where the Reader cuts touching digits: segmentation settings compared on mnist:val strings, in one run.
 
     python benchmarks/cut_settings.py --setting 1.0,4,3 --setting 0.75,5,3 --setting 0.75,5,2
+    python benchmarks/cut_settings.py --setting 0.75,5,3,0.02 --setting 0.75,5,3,0.3
 
-A setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT of `digitscope.reading.segment`. For each, the Reader (`--model`,
+A setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT[,SEAM_DRIFT] of `digitscope.reading.segment` (SEAM_DRIFT: the
+module's value when left out). For each, the Reader (`--model`,
 default the bundled `reading` classifier) reads the four sets of `read.py` made of mnist:val digits: exact strings.
 A classifier that weighs the segmentation prior (one whose card does not set its weight to 0, e.g. `default`) gets
 the prior refitted for each setting, as `python -m digitscope.reading.prior` fits it (mnist:train strings).
@@ -23,19 +25,21 @@ import digitscope
 from digitscope.reading import Reader, segment
 from digitscope.reading.prior import fit_on_training_strings
 
-KNOBS = ("CUT_WIDTH", "MAX_ATOMS", "CUTS_PER_HEIGHT")
+KNOBS = ("CUT_WIDTH", "MAX_ATOMS", "CUTS_PER_HEIGHT", "SEAM_DRIFT")
 
 
-def parse_setting(text: str) -> tuple[float, int, float]:
+def parse_setting(text: str) -> tuple[float, int, float, float]:
     try:
-        width, atoms, cuts = text.split(",")
-        return float(width), int(atoms), float(cuts)
+        width, atoms, cuts, *drift = text.split(",")
+        if len(drift) > 1:
+            raise ValueError
+        return float(width), int(atoms), float(cuts), float(drift[0]) if drift else segment.SEAM_DRIFT
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT (e.g. 0.75,5,3), "
-                                         f"not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"a setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT[,SEAM_DRIFT] (e.g. "
+                                         f"0.75,5,3 or 0.75,5,3,0.3), not {text!r}") from None
 
 
-def apply(setting: tuple[float, int, float]) -> None:
+def apply(setting: tuple[float, int, float, float]) -> None:
     for knob, value in zip(KNOBS, setting, strict=True):
         setattr(segment, knob, value)  # read by the segmentation at each call
 
@@ -71,7 +75,7 @@ def main() -> None:
             rates[setting].append(len(five) / (time.perf_counter() - started))
 
     names = list(sets)
-    lines = [f"| {s[0]:g} | {s[1]} | {s[2]:g} | " + " | ".join(f"{exact[s][name]:.1%}" for name in names)
+    lines = [f"| {s[0]:g} | {s[1]} | {s[2]:g} | {s[3]:g} | " + " | ".join(f"{exact[s][name]:.1%}" for name in names)
              + f" | {sum(exact[s].values()) / len(names):.2%} | {statistics.median(rates[s]):.0f} |"
              for s in args.setting]
     refit = (f"the prior refitted for each setting on {args.prior_strings} mnist:train strings of each kind"
@@ -79,8 +83,9 @@ def main() -> None:
     body = (f"Exact strings, {args.n} strings of mnist:val digits per set (seeds 0..3, as `read.py`), `{args.model}` "
             f"classifier, {refit}; throughput on "
             f"{args.speed_n} 5-digit val strings, settings in turn, median of {args.rounds} rounds.\n\n"
-            f"| CUT_WIDTH | MAX_ATOMS | CUTS_PER_HEIGHT | {' | '.join(names)} | mean | 5-digit strings/s |\n"
-            f"|---|---|---|{'---|' * len(names)}---|---|\n" + "\n".join(lines))
+            f"| CUT_WIDTH | MAX_ATOMS | CUTS_PER_HEIGHT | SEAM_DRIFT | {' | '.join(names)} | mean "
+            f"| 5-digit strings/s |\n"
+            f"|---|---|---|---|{'---|' * len(names)}---|---|\n" + "\n".join(lines))
     _report.append("Where the Reader cuts touching digits: settings on validation strings", body)
 
 
