@@ -146,6 +146,15 @@ def test_splits_a_touching_pair_narrower_than_a_line_height(reader, digits):
     assert_reads(reader.read(255 - image), "17", boxes, min_iou=0.5)
 
 
+@pytest.mark.parametrize("pair, nth, gap", [("75", 1, -8), ("40", 3, -8), ("17", 2, -4)])
+def test_cuts_overlapping_digits_where_they_meet(reader, digits, pair, nth, gap):
+    """Strokes that overlap side by side (a 7's bar over the 5 after it): the cut crosses the ink where the digits
+    meet instead of wandering round a stroke and handing it to the neighbour."""
+    image, boxes = write([digit(digits, int(pair[0]), nth), digit(digits, int(pair[1]), (nth + 1) % 4)], gaps=[gap])
+    assert ndimage.label(image > 0, np.ones((3, 3)))[1] == 1
+    assert_reads(reader.read(255 - image), pair, boxes, min_iou=0.5)
+
+
 def test_merges_the_pieces_of_a_broken_digit(reader, digits):
     image, _ = write([digit(digits, 2), digit(digits, 7), digit(digits, 4)], gaps=[20, 20])
     five = digit(digits, 5)
