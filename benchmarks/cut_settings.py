@@ -4,7 +4,7 @@
     python benchmarks/cut_settings.py --setting 0.75,5,3,0.02 --setting 0.75,5,3,0.3
 
 A setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT[,SEAM_DRIFT] of `digitscope.reading.segment` (SEAM_DRIFT: the
-module's value when left out). For each, the Reader (`--model`,
+module's value when left out; runs in RESULTS.md from before it was a knob had 0.02). For each, the Reader (`--model`,
 default the bundled `reading` classifier) reads the four sets of `read.py` made of mnist:val digits: exact strings.
 A classifier that weighs the segmentation prior (one whose card does not set its weight to 0, e.g. `default`) gets
 the prior refitted for each setting, as `python -m digitscope.reading.prior` fits it (mnist:train strings).
