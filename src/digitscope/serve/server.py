@@ -59,7 +59,8 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
         return
     # Refused here, before any worker starts, when the model does not exist or cannot be served.
     classifier = DigitClassifier.load(model, threads=1)
-    DigitClassifier.load(read_model, threads=1)
+    if read_model != model:
+        DigitClassifier.load(read_model, threads=1)
     backend = resolve_backend(classifier.backend_choice, classifier.device_type)
     os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE] = model, read_model
     config = uvicorn.Config("digitscope.serve.server:worker_app", factory=True, workers=workers, **options)
