@@ -192,6 +192,19 @@ def test_a_row_of_letters_is_no_number(reader):
         assert result["rejected"] and result["reason"] in ("not_a_digit", "uncertain"), (word, result)
 
 
+def test_a_mark_left_unread_between_digits_makes_the_reading_refused(reader, digits):
+    # The path skips a letter it cannot read as a digit; "35" from "3 M 5" would be a confident wrong number.
+    font = ImageFont.truetype(FONT, 22)
+    for letter in "MK":
+        glyph = Image.new("L", (28, 28), 0)
+        ImageDraw.Draw(glyph).text((3, 0), letter, fill=255, font=font)
+        canvas, _ = write([digit(digits, 3), np.array(glyph), digit(digits, 5)], [10, 10])
+        result = reader.read(canvas)
+        assert result["rejected"] and result["reason"] == "uncertain", (letter, result)
+    canvas, _ = write([digit(digits, 3), digit(digits, 5)], [10])
+    assert not reader.read(canvas)["rejected"]
+
+
 def test_a_blank_page_is_no_number(reader):
     for image in (np.full((60, 200), 255, np.uint8), np.zeros((30, 30, 3), np.uint8), np.full((8, 10), 9, np.uint8)):
         assert reader.read(image) == {"text": "", "confidence": None, "rejected": True, "reason": "not_a_digit",
