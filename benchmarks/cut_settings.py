@@ -20,10 +20,10 @@ import statistics
 import time
 
 import _report
-from read import five_digit_strings, score, string_sets
+from read import five_digit_strings, score
 
 import digitscope
-from digitscope.reading import Reader, segment
+from digitscope.reading import Reader, segment, synthetic
 from digitscope.reading.prior import fit_on_training_strings
 from digitscope.reading.reader import candidates
 
@@ -56,7 +56,7 @@ def main() -> None:
     p.add_argument("--prior-strings", type=int, default=1500)
     args = p.parse_args()
     val = digitscope.data.load("mnist:val")
-    sets, five = string_sets(val, args.n, 0), five_digit_strings(val, args.speed_n, 0)
+    sets, five = synthetic.reading_sets(val.images, val.labels, args.n, 0), five_digit_strings(val, args.speed_n, 0)
     classifier = digitscope.load(args.model)
     readers, exact, per_string = {}, {}, {}
     for setting in args.setting:

@@ -45,15 +45,6 @@ def score(reader: Reader, strings: synthetic.DigitStrings) -> dict:
             "seconds": time.perf_counter() - started}
 
 
-def string_sets(source, n: int, seed: int) -> dict[str, synthetic.DigitStrings]:
-    """The four sets, drawn from the digits of ``source`` with seeds seed..seed+3."""
-    images, labels = source.images, source.labels
-    return {"a": synthetic.mnist_sequences(images, labels, n, seed),
-            "b 1-5": synthetic.freeform_strings(images, labels, n, seed + 1, max_len=5),
-            "b 6-10": synthetic.freeform_strings(images, labels, n, seed + 2, min_len=6),
-            "c": synthetic.house_number_scenes(images, labels, n, seed + 3)}
-
-
 def five_digit_strings(source, n: int, seed: int) -> list[np.ndarray]:
     """The throughput set: n free-form 5-digit strings (seed + 4)."""
     return list(synthetic.freeform_strings(source.images, source.labels, n, seed + 4, min_len=5, max_len=5).images)
@@ -79,19 +70,22 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default="mnist:test", help="the digits the strings are made of: mnist:val to compare "
                                                         "models or settings, mnist:test for the final figures")
+    p.add_argument("--max-risk", type=float, help="refuse by the number's reject rule at this risk, not the digits'")
     args = p.parse_args()
     source = digitscope.data.load(args.data)
     seed = args.seed
-    sets = string_sets(source, args.n, seed)
-    reader = Reader(digitscope.load(args.model))
+    sets = synthetic.reading_sets(source.images, source.labels, args.n, seed)
+    reader = Reader(digitscope.load(args.model), max_risk=args.max_risk)
     rows = {name: score(reader, strings) for name, strings in sets.items()}
     rate = throughput(reader, five_digit_strings(source, args.speed_n, seed), args.repeats)
 
     table = "\n".join(
         f"| {name} | {r['n']} | {r['exact']:.1%} ({TARGETS[name]}) | {r['refused']:.1%} | {r['answered_exact']:.1%} "
         f"| {r['iou']:.3f} | {r['n'] / r['seconds']:.0f} |" for name, r in rows.items())
-    body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes), strings of {args.data} "
-            f"digits, seeds {seed}..{seed + 3}.\n\n"
+    rule = ("the digits' reject rule" if args.max_risk is None
+            else f"the number's reject rule at max risk {args.max_risk:.1%}")
+    body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes, {rule}), strings of "
+            f"{args.data} digits, seeds {seed}..{seed + 3}.\n\n"
             "| set | strings | exact string (target) | refused | exact among answered | mean box IoU | images/s |\n"
             f"|---|---|---|---|---|---|---|\n{table}\n\n"
             f"Throughput, `read` one image at a time, {args.speed_n} 5-digit free-form strings (median of "

@@ -16,6 +16,7 @@ from digitscope.reading import Reader, synthetic
 from digitscope.reading.path import best_path
 from digitscope.reading.prior import SegmentPrior
 from digitscope.reading.reader import MAX_PIXELS
+from digitscope.reading.risk import fit_rule, threshold_for
 
 # The first four digits of each class in mnist:test (never trained on), so the tests need no download.
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
@@ -267,6 +268,68 @@ def test_cli_read_json_and_a_bad_file(tmp_path, digits):
     assert "not a supported image" in second["error"]
     human = CliRunner().invoke(app, ["read", str(good)])
     assert human.exit_code == 0 and "73" in human.stdout
+
+
+# --- the number's reject rule at a chosen risk
+
+
+def test_number_threshold_is_the_most_answering_point_within_the_risk():
+    rule = {"curve": [[0.99, 0.30, 0.0], [0.95, 0.60, 0.004], [0.80, 0.90, 0.009], [0.20, 0.98, 0.03]]}
+    assert threshold_for(rule, 0.005) == 0.95
+    assert threshold_for(rule, 0.01) == 0.80
+    assert threshold_for(rule, 0.0) == 0.99
+    assert threshold_for({"curve": [[0.9, 0.5, 0.02]]}, 0.01) == float("inf")  # nothing that safe: refuse all
+    with pytest.raises(ValueError, match="max_risk"):
+        threshold_for(rule, 1.5)
+
+
+def test_number_rule_curve_says_what_each_threshold_answers(reader, digits):
+    images, labels = digits
+    sets = {"a": synthetic.mnist_sequences(images, labels, 12, seed=0),
+            "b": synthetic.freeform_strings(images, labels, 12, seed=1, max_len=4)}
+    rule = fit_rule(reader, sets, temperature=None)
+    assert reader.number_threshold is None  # the reader passed in is left as it was
+    everything = Reader(reader.classifier)
+    everything.number_threshold = 0.0  # refuses only what no threshold answers, as the fit reads
+    results = [everything.read(np.asarray(image)) for s in sets.values() for image in s.images]
+    texts = [t for s in sets.values() for t in s.texts]
+    thresholds = [t for t, _, _ in rule["curve"]]
+    assert rule["readings"] == 24 and thresholds == sorted(thresholds, reverse=True)
+    for threshold, coverage, risk in rule["curve"]:
+        answered = [r["text"] == t for r, t in zip(results, texts, strict=True)
+                    if not r["rejected"] and r["confidence"] >= threshold]
+        assert len(answered) / 24 == pytest.approx(coverage, abs=1e-4)
+        assert 1 - np.mean(answered) == pytest.approx(risk, abs=1e-4)
+
+
+def test_reader_at_a_chosen_risk_refuses_numbers_below_its_threshold(digits):
+    classifier = digitscope.load("reading")
+    temperature = classifier.card["calibration"]["temperature"]
+    canvas, _ = write([digit(digits, 3), digit(digits, 5)], [10])
+    classifier.card = {**classifier.card, "reading": {"number_reject": {
+        "temperature": temperature, "curve": [[0.999999, 0.2, 0.0], [0.5, 0.9, 0.01]]}}}
+    strict, lenient = Reader(classifier, max_risk=0.001), Reader(classifier, max_risk=0.02)
+    assert strict.read(canvas)["rejected"] and strict.read(canvas)["reason"] == "uncertain"
+    assert_reads(lenient.read(canvas), "35")
+    assert not lenient.read(canvas)["rejected"]
+
+    classifier.card = {**classifier.card, "reading": {}}
+    with pytest.raises(ValueError, match="no reject rule for whole numbers"):
+        Reader(classifier, max_risk=0.01)
+    classifier.card = {**classifier.card, "reading": {"number_reject": {"temperature": 1.0, "curve": []}}}
+    with pytest.raises(ValueError, match="fit it again"):
+        Reader(classifier, max_risk=0.01)
+
+
+def test_bundled_reading_model_carries_a_number_rule(tmp_path, digits):
+    image, _ = write([digit(digits, 4), digit(digits, 2)], gaps=[14])
+    path = tmp_path / "42.png"
+    Image.fromarray(255 - image).save(path)
+    out = CliRunner().invoke(app, ["read", str(path), "--max-risk", "0.02", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["text"] == "42"
+    wrong = CliRunner().invoke(app, ["read", str(path), "--max-risk", "2"])
+    assert wrong.exit_code != 0 and "--max-risk" in wrong.output
 
 
 # --- the segmentation prior

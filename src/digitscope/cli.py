@@ -204,6 +204,10 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
          expect_length: int | None = typer.Option(None, "--expect-length", min=1, max=100,
                                                   help="the number has exactly this many digits"),
          charset: str | None = typer.Option(None, "--charset", help="the digits it may contain, e.g. 01"),
+         max_risk: float | None = typer.Option(None, "--max-risk", min=0.0, max=0.999,
+                                               help="refuse numbers by the number's own reject rule, answering "
+                                                    "as many as keeps this share of them wrong (e.g. 0.01); "
+                                                    "default: refuse a number when one of its digits is unsure"),
          out: Path | None = typer.Option(None, "--out", help="batch job: append one JSON line per image to this "
                                                              "file as it goes, with progress on stderr"),
          workers: int | None = typer.Option(None, "--workers", min=0, help="with --out: decoding processes "
@@ -221,14 +225,15 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
     from .reading.batch import read_batch
 
     if out is not None:
-        _read_to_file(images, out, model, expect_length, charset, workers, batch_size, resume, engine, as_json)
+        _read_to_file(images, out, model, expect_length, charset, max_risk, workers, batch_size, resume, engine,
+                      as_json)
         return
     if engine != "local" or resume or workers is not None:
         _fail("--engine, --workers and --resume belong to batch jobs: add --out results.jsonl")
     if any(Path(i).is_dir() for i in images):
         _fail("a directory is read as a batch job: add --out results.jsonl")
     try:
-        reader = Reader(load(model))
+        reader = Reader(load(model), max_risk=max_risk)
         results = read_batch(reader, images, expect_length=expect_length, charset=charset)
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
@@ -245,7 +250,8 @@ def _describe_reading(r: dict) -> str:
 
 
 def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int | None, charset: str | None,
-                  workers: int | None, batch_size: int, resume: bool, engine: str, as_json: bool) -> None:
+                  max_risk: float | None, workers: int | None, batch_size: int, resume: bool, engine: str,
+                  as_json: bool) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .classifier import load
@@ -270,9 +276,10 @@ def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int 
                    "on_batch": on_batch}
         try:
             if engine == "ray":
-                summary = read_to_jsonl_ray(sources, out, model, concurrency=workers, **options)
+                summary = read_to_jsonl_ray(sources, out, model, concurrency=workers, max_risk=max_risk, **options)
             else:
-                summary = read_to_jsonl(sources, out, Reader(load(model)), workers=workers, **options)
+                summary = read_to_jsonl(sources, out, Reader(load(model), max_risk=max_risk), workers=workers,
+                                        **options)
         except (ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
             _fail(str(exc))
     _emit(summary, as_json, lambda s: err_console.print(

@@ -17,7 +17,8 @@ right if the segmentation is and the digits' errors are independent. The reading
 (``rejected``, with the best text still given) when the classifier's own reject rule refuses a digit of
 the best path (reason ``uncertain``), the path leaves a digit's worth of ink unread (``uncertain``), or
 ``expect_length`` cannot be met; when most of the digits are refused (at least two), or there is nothing
-digit-like on the page, the reason is ``not_a_digit``.
+digit-like on the page, the reason is ``not_a_digit``. ``Reader(max_risk=r)`` refuses by the number's own
+confidence instead of its digits', at the threshold fitted for risk r (``risk``).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class Reader:
     The classifier has 10 classes, or 11 where class 10 means "not a digit"; either way its reject rule
     (``is_uncertain``) decides when a digit is too unsure to stand."""
 
-    def __init__(self, classifier=None, prior: SegmentPrior | None = None):
+    def __init__(self, classifier=None, prior: SegmentPrior | None = None, max_risk: float | None = None):
         if classifier is None:
             from ..classifier import load
 
@@ -132,6 +133,13 @@ class Reader:
 
             prior = SegmentPrior.load()
         self.prior = prior
+        # max_risk: the number's own reject rule (``risk``) instead of its digits'; None: refuse a number when
+        # the classifier's rule refuses one of its digits.
+        self.number_threshold = None
+        if max_risk is not None:
+            from .risk import rule_of, threshold_for
+
+            self.number_threshold = threshold_for(rule_of(classifier), max_risk)
 
     def read(self, image: np.ndarray, expect_length: int | None = None, charset: str | None = None) -> dict:
         """Read the number in `image`, uint8 (H, W) or (H, W, 3). `expect_length`: the number has exactly this
@@ -215,10 +223,15 @@ class Reader:
             digits.append({"digit": int(digit), "box": box, "confidence": round(float(confidence), 6),
                            "probabilities": [round(float(v), 6) for v in probs[e, :10]]})
         text = "".join(str(d["digit"]) for d in digits)
-        rejected = bool(unsure.any()) or length_missed or digit_left_unread
+        confidence = float(np.prod(confidences))
+        if self.number_threshold is None:
+            doubtful = bool(unsure.any())
+        else:  # the number's rule; "not a digit" or a digit outside the charset more probable still refuses
+            doubtful = confidence < self.number_threshold or bool((rows.argmax(axis=1) != answers).any())
+        rejected = doubtful or length_missed or digit_left_unread
         # Mostly doubtful readings are no number at all (a row of letters), not a number with a doubtful digit.
         reason = ("not_a_digit" if unsure.sum() >= max(2, len(unsure) // 2 + 1) else "uncertain") if rejected else None
-        return _result(text, round(float(np.prod(confidences)), 6), rejected, reason, digits)
+        return _result(text, round(confidence, 6), rejected, reason, digits)
 
 
 def candidates(image: np.ndarray) -> tuple[Atoms, Spans, np.ndarray, int] | None:

@@ -317,3 +317,12 @@ def house_number_scenes(images: np.ndarray, labels: np.ndarray, n: int, seed: in
         scene = np.clip(np.round(scene), 0, 255).astype(np.uint8)
         scenes.append(_jpeg(scene, int(rng.integers(30, 91))))
     return DigitStrings(scenes, texts, boxes)
+
+
+def reading_sets(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> dict[str, DigitStrings]:
+    """The four sets the Reader is measured on (``benchmarks/read.py``), n strings each, seeds seed..seed+3:
+    (a) MNIST sequences, (b) free-form strings of 1-5 and of 6-10 digits, (c) house-number scenes."""
+    return {"a": mnist_sequences(images, labels, n, seed),
+            "b 1-5": freeform_strings(images, labels, n, seed + 1, max_len=5),
+            "b 6-10": freeform_strings(images, labels, n, seed + 2, min_len=6),
+            "c": house_number_scenes(images, labels, n, seed + 3)}
