@@ -210,3 +210,27 @@ def test_an_interrupted_cache_write_leaves_no_file(debian_fashion: dict[str, Pai
         registry.load("fashion:test")
     assert not [p for p in data_home.rglob("*") if p.is_file()]
     assert registry.describe_cache() == []
+
+
+def test_data_the_package_makes_is_made_again_when_that_code_changes(monkeypatch: pytest.MonkeyPatch,
+                                                                     data_home: Path) -> None:
+    made = []
+
+    def make() -> dict[str, Arrays]:
+        made.append(True)
+        return {"train": Arrays(np.full((2, 28, 28), len(made), np.uint8), np.zeros(2, np.int64))}
+
+    monkeypatch.setitem(registry._DATASETS, "made-here", registry.DatasetInfo(
+        "made-here", "data this package makes", ("train",), make, made_by=("preprocess.py",)))
+    code = {"source": b"the code as it was"}
+    monkeypatch.setattr(registry, "source_digest", lambda *sources: hashlib.sha256(code["source"]))
+    registry._code_version.cache_clear()
+    try:
+        assert registry.load("made-here:train").images[0, 0, 0] == 1
+        assert registry.load("made-here:train").images[0, 0, 0] == 1 and len(made) == 1  # read from the cache
+        code["source"] = b"the code changed"
+        registry._code_version.cache_clear()
+        assert registry.load("made-here:train").images[0, 0, 0] == 2 and len(made) == 2
+    finally:
+        registry._code_version.cache_clear()
+    assert registry.cache_path("mnist", "val").name == "mnist-val.npz"  # fetched data keeps its plain name

@@ -12,7 +12,6 @@ server answering from a compiled graph never needs it (``benchmarks/serve.py``).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from collections.abc import Callable
@@ -151,12 +150,11 @@ def compiled_graph(weights: Path, card_file: Path, export: Callable[[], bytes]) 
 
 def _compiled_key(weights: Path, card_file: Path) -> str:
     from . import __version__
+    from .data.cache import source_digest
 
-    digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).parent
-    sources = sorted(p for name in COMPILED_FROM for p in
-                     ((package / name).rglob("*.py") if (package / name).is_dir() else [package / name]))
-    for path in [weights, card_file, *sources]:
+    digest = source_digest(*COMPILED_FROM)
+    digest.update(__version__.encode())
+    for path in (weights, card_file):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:32]

@@ -57,12 +57,14 @@ for _name, _split, _what in (
         description=f"{_what}, targets for the sequence model: train 30k / val 2k / test 5k, from the MNIST "
                     "split of the same name",
         splits=sequences.SPLITS, fetch=sequences.fetch_all(_split), fetch_split=_split,
+        made_by=("reading", "preprocess.py", "data/sequences.py"),
     ))
 register(DatasetInfo(
     name="mnist-candidates",
     description="MNIST digits plus the Reader's candidates cut from synthetic strings of them: 0-9 where a candidate "
                 "is one whole digit, 10 'not a digit' where it is none; from the MNIST split of the same name",
     splits=candidates.SPLITS, fetch=candidates.fetch, fetch_split=candidates.candidates_split,
+    made_by=("reading", "preprocess.py", "data/candidates.py"),
 ))
 
 __all__ = [

@@ -68,6 +68,19 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def source_digest(*sources: str) -> hashlib._Hash:
+    """SHA-256 over the package's Python sources named (files or folders, relative to the package), names and
+    contents: the key of a cache of what that code makes, so that changed code makes it again."""
+    package = Path(__file__).parent.parent
+    files = sorted(p for name in sources for p in
+                   ((package / name).rglob("*.py") if (package / name).is_dir() else [package / name]))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest
+
+
 @contextmanager
 def atomic_path(target: Path):
     """Yield a temporary path beside ``target``; rename it into place only if the block succeeds."""

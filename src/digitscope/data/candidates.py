@@ -13,8 +13,8 @@ This set shows both, as the Reader sees them:
 
 Train a reader of the ten digits with ``--classes 0,1,2,3,4,5,6,7,8,9`` (class 10 left out) and a detector with
 every class (``--distractors`` adds the generated non-digits to those). Each split has its own seeds; test strings
-come from mnist:test digits only. The set follows the Reader's segmentation code of the version that made it:
-delete the cached files (``digitscope data list`` shows them) after changing that code.
+come from mnist:test digits only. The cache is named after the code that cuts and labels the candidates
+(``DatasetInfo.made_by``): a change to the Reader's segmentation makes the set again on its next use.
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import Arrays, data_dir, load_arrays, save_arrays
+from .cache import Arrays, data_dir, load_arrays, save_arrays, source_digest
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class DatasetInfo:
     trainable: bool = True  # False for evaluation-only (out-of-distribution) sets
     # Fetches one split alone, where splits are separate large downloads (SVHN's extra is 1.3 GB).
     fetch_split: Callable[[str], Arrays] | None = None
+    # Data that the package's own code makes (synthetic strings, the Reader's cuts): those sources (files or
+    # folders of the package). The cache is named after their digest, so changing that code makes the data
+    # again instead of reading what the old code made.
+    made_by: tuple[str, ...] = ()
 
 
 _DATASETS: dict[str, DatasetInfo] = {}
@@ -40,7 +45,14 @@ def get_dataset(name: str) -> DatasetInfo:
 
 
 def cache_path(name: str, split: str) -> Path:
-    return data_dir() / f"{name}-{split}.npz"
+    info = _DATASETS.get(name)
+    version = f"-{_code_version(info.made_by)}" if info is not None and info.made_by else ""
+    return data_dir() / f"{name}-{split}{version}.npz"
+
+
+@functools.cache
+def _code_version(sources: tuple[str, ...]) -> str:
+    return source_digest(*sources).hexdigest()[:12]
 
 
 def parse_spec(spec: str) -> tuple[DatasetInfo, str]:
