@@ -166,6 +166,9 @@ def test_read_base64_json_and_its_parameters(client):
     assert client.post("/v1/read", json={"image": image}).json()["text"] == "47"
     forced = client.post("/v1/read?length=2&charset=0123456789", json={"image": image}).json()
     assert forced["text"] == "47"
+    at_risk = client.post("/v1/read?max_risk=0.02", json={"image": image}).json()
+    assert at_risk["text"] == "47" and not at_risk["rejected"]
+    assert client.post("/v1/read?max_risk=1.5", json={"image": image}).status_code == 422
 
 
 def test_read_a_blank_page_is_not_a_digit(client):

@@ -122,12 +122,21 @@ def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
                    length: int | None = Query(None, ge=1, le=100, description="the number has exactly this many "
                                                                              "digits"),
                    charset: str | None = Query(None, pattern="^[0-9]{1,10}$", description="the digits it may "
-                                                                                        "contain, e.g. 01")
+                                                                                        "contain, e.g. 01"),
+                   max_risk: float | None = Query(None, ge=0, lt=1, description="refuse by the number's own reject "
+                                                  "rule, answering as many numbers as keeps this share of them wrong "
+                                                  "(e.g. 0.01); without it, a number is refused when a digit is")
                    ) -> ReadResponse:
         uploads = await read_uploads(request, ReadRequest, "image")
         if len(uploads) != 1:
             raise ApiError(422, f"/v1/read takes one image, not {len(uploads)}; /v1/classify takes many")
-        return await run_in_threadpool(read_upload, reader, uploads[0], length, charset)
+        chosen = reader
+        if max_risk is not None:  # a Reader is a few attributes over the loaded model: one per such request
+            try:
+                chosen = Reader(reading, prior=reader.prior, max_risk=max_risk)
+            except ValueError as exc:  # the model has no rule for numbers
+                raise ApiError(422, str(exc)) from exc
+        return await run_in_threadpool(read_upload, chosen, uploads[0], length, charset)
 
     return app
 
