@@ -287,7 +287,7 @@ def test_number_rule_curve_says_what_each_threshold_answers(reader, digits):
     images, labels = digits
     sets = {"a": synthetic.mnist_sequences(images, labels, 12, seed=0),
             "b": synthetic.freeform_strings(images, labels, 12, seed=1, max_len=4)}
-    rule = fit_rule(reader, sets, temperature=None)
+    rule = fit_rule(reader, sets)
     assert reader.number_threshold is None  # the reader passed in is left as it was
     everything = Reader(reader.classifier)
     everything.number_threshold = 0.0  # refuses only what no threshold answers, as the fit reads

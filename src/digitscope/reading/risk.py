@@ -11,7 +11,8 @@ numbers among those answered at or below r, and answers as many as that allows:
 fits the rule on 3,000 strings of each kind (``synthetic.reading_sets``, the four sets of ``benchmarks/read.py``,
 from seed 100 on: apart from the validation strings read.py reports on) and stores it in the model's card
 (``reading.number_reject``). The confidence is that of the card's calibration, so calibrating the model again
-asks for the rule to be fitted again.
+asks for the rule to be fitted again; the curve is also that of the Reader's segmentation when it was fitted, so
+fit it again after changing that (as the segmentation prior, ``prior``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from ..uncertainty.reject import risk_coverage
 
 
-def fit_rule(reader, sets: dict, temperature: float | None) -> dict:
+def fit_rule(reader, sets: dict) -> dict:
     """The risk-coverage curve of a Reader's number confidence over string ``sets`` (name -> DigitStrings):
     the points some max_risk would choose, as (threshold, coverage, risk). Readings the Reader refuses whatever
     their confidence (a digit's worth of ink left unread, "not a digit" more probable than the digit) count as
@@ -45,7 +46,7 @@ def fit_rule(reader, sets: dict, temperature: float | None) -> dict:
     keep = (risk < np.append(later_best[1:], np.inf)) & (thresholds >= 0)
     curve = [[round(float(t), 6), round(float(c), 5), round(float(r), 5)]
              for t, c, r in zip(thresholds[keep], coverage[keep], risk[keep], strict=True)]
-    return {"score": "number-confidence", "temperature": temperature, "readings": len(scores),
+    return {"score": "number-confidence", "temperature": _temperature(reader.classifier), "readings": len(scores),
             "sets": {name: len(s) for name, s in sets.items()}, "curve": curve}
 
 
@@ -64,11 +65,15 @@ def rule_of(classifier) -> dict:
     if rule is None:
         raise ValueError("this model's card has no reject rule for whole numbers: fit one with "
                          "`python -m digitscope.reading.risk --model MODEL`")
-    temperature = classifier.card.get("calibration", {}).get("temperature")
+    temperature = _temperature(classifier)
     if rule["temperature"] != temperature:
         raise ValueError(f"the number reject rule was fitted at temperature {rule['temperature']}, the model is "
                          f"calibrated at {temperature}: fit it again with `python -m digitscope.reading.risk`")
     return rule
+
+
+def _temperature(classifier) -> float | None:
+    return classifier.card.get("calibration", {}).get("temperature")
 
 
 def main() -> None:
@@ -86,10 +91,8 @@ def main() -> None:
     from .reader import Reader
 
     val = load_data("mnist:val")
-    classifier = load(args.model)
-    temperature = classifier.card.get("calibration", {}).get("temperature")
     sets = synthetic.reading_sets(val.images, val.labels, args.strings, args.seed)
-    rule = fit_rule(Reader(classifier), sets, temperature)
+    rule = fit_rule(Reader(load(args.model)), sets)
     rule["fitted_on"] = f"strings of mnist:val digits, {args.strings} of each kind, seeds {args.seed}..{args.seed + 3}"
     rule["command"] = (f"python -m digitscope.reading.risk --model {args.model} --strings {args.strings} "
                        f"--seed {args.seed}")
