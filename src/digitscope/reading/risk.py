@@ -40,10 +40,12 @@ def fit_rule(reader, sets: dict) -> dict:
     finally:
         reader.number_threshold = kept
     coverage, risk, thresholds = risk_coverage(np.array(scores), np.array(right))
+    answerable = thresholds >= 0  # the refused readings (score -1) come last, as one point no threshold reaches
+    coverage, risk, thresholds = coverage[answerable], risk[answerable], thresholds[answerable]
     # max_risk r chooses the last point whose risk is at most r: only points with less risk than every later
     # one can be chosen, and they are few.
     later_best = np.minimum.accumulate(risk[::-1])[::-1]
-    keep = (risk < np.append(later_best[1:], np.inf)) & (thresholds >= 0)
+    keep = risk < np.append(later_best[1:], np.inf)
     curve = [[round(float(t), 6), round(float(c), 5), round(float(r), 5)]
              for t, c, r in zip(thresholds[keep], coverage[keep], risk[keep], strict=True)]
     return {"score": "number-confidence", "temperature": _temperature(reader.classifier), "readings": len(scores),
