@@ -9,8 +9,8 @@ default the bundled `reading` classifier) reads the four sets of `read.py` made 
 A classifier that weighs the segmentation prior (one whose card does not set its weight to 0, e.g. `default`) gets
 the prior refitted for each setting, as `python -m digitscope.reading.prior` fits it (mnist:train strings).
 Candidates per 5-digit string (what a read's cost grows with) and throughput: the settings take turns on the
-same 5-digit strings, --rounds rounds, median, so that the machine's
-drift falls on all of them alike. Nothing here looks at the test digits.
+same 5-digit strings, --rounds rounds, median, so that the machine's drift falls on all of them alike. Nothing
+here looks at the test digits.
 """
 
 from __future__ import annotations

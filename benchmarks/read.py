@@ -22,6 +22,7 @@ import numpy as np
 
 import digitscope
 from digitscope.reading import Reader, synthetic
+from digitscope.reading import reader as reader_module
 from digitscope.reading.sequence import box_iou
 
 TARGETS = {"a": "≥ 99.0%", "b 1-5": "≥ 97%", "b 6-10": "≥ 93%", "c": "≥ 96%"}
@@ -71,7 +72,10 @@ def main() -> None:
     p.add_argument("--data", default="mnist:test", help="the digits the strings are made of: mnist:val to compare "
                                                         "models or settings, mnist:test for the final figures")
     p.add_argument("--max-risk", type=float, help="refuse by the number's reject rule at this risk, not the digits'")
+    p.add_argument("--unread-ink", type=float, default=reader_module.UNREAD_INK,
+                   help="refuse a reading that skips an atom with this share of a digit's ink (inf: never)")
     args = p.parse_args()
+    reader_module.UNREAD_INK = args.unread_ink  # read by the Reader at each reading
     source = digitscope.data.load(args.data)
     seed = args.seed
     sets = synthetic.reading_sets(source.images, source.labels, args.n, seed)
@@ -84,6 +88,7 @@ def main() -> None:
         f"| {r['iou']:.3f} | {r['n'] / r['seconds']:.0f} |" for name, r in rows.items())
     rule = ("the digits' reject rule" if args.max_risk is None
             else f"the number's reject rule at max risk {args.max_risk:.1%}")
+    rule += f", unread ink refused from {args.unread_ink:g} of a digit's"
     body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes, {rule}), strings of "
             f"{args.data} digits, seeds {seed}..{seed + 3}.\n\n"
             "| set | strings | exact string (target) | refused | exact among answered | mean box IoU | images/s |\n"

@@ -29,16 +29,16 @@ def fit_rule(reader, sets: dict) -> dict:
     the points some max_risk would choose, as (threshold, coverage, risk). Readings the Reader refuses whatever
     their confidence (a digit's worth of ink left unread, "not a digit" more probable than the digit) count as
     never answered."""
+    from .reader import Reader
+
+    everything = Reader(reader.classifier, reader.prior)
+    everything.number_threshold = 0.0  # refuses only what no threshold would answer
     scores, right = [], []
-    kept, reader.number_threshold = reader.number_threshold, 0.0  # refuse only what no threshold would answer
-    try:
-        for strings in sets.values():
-            for image, text in zip(strings.images, strings.texts, strict=True):
-                result = reader.read(np.asarray(image))
-                scores.append(-1.0 if result["rejected"] else result["confidence"])
-                right.append(result["text"] == text)
-    finally:
-        reader.number_threshold = kept
+    for strings in sets.values():
+        for image, text in zip(strings.images, strings.texts, strict=True):
+            result = everything.read(np.asarray(image))
+            scores.append(-1.0 if result["rejected"] else result["confidence"])
+            right.append(result["text"] == text)
     coverage, risk, thresholds = risk_coverage(np.array(scores), np.array(right))
     answerable = thresholds >= 0  # the refused readings (score -1) come last, as one point no threshold reaches
     coverage, risk, thresholds = coverage[answerable], risk[answerable], thresholds[answerable]
