@@ -49,10 +49,15 @@ class VariantHead(nn.Linear):
 
 
 @register_model("flagship: 7-conv BatchNorm CNN (~330k params), strided convs instead of pooling; "
-                "variants=K gives each digit K latent variants; norm='group' uses GroupNorm instead")
+                "variants=K gives each digit K latent variants; norm='group' uses GroupNorm instead; "
+                "width2=C gives the second stage C channels (default 2 x width) and the last conv 2 x C")
 def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4, variants: int = 1,
-             norm: str = "batch") -> nn.Module:
-    w1, w2, w3 = width, 2 * width, 4 * width
+             norm: str = "batch", width2: int | None = None) -> nn.Module:
+    # The first stage, on 26x26 and 24x24 maps, costs most of the time; the second, on 10x10 and smaller, is
+    # where widening is cheap.
+    w1 = width
+    w2 = width2 or 2 * width
+    w3 = 2 * w2
     n = {"norm": norm}
     return nn.Sequential(
         Standardize(),
