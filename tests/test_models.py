@@ -41,3 +41,11 @@ def test_group_norm_digitnet_answers_each_image_alone():
     assert torch.allclose(alone, with_noise, atol=1e-5)
     with pytest.raises(ValueError, match="choose one of: batch, group"):
         create_model("digitnet", norm="layer")
+
+
+def test_digitnet_second_stage_width_is_its_own():
+    plain, wide = create_model("digitnet"), create_model("digitnet", width2=96)
+    convs = lambda m: [c.out_channels for c in m.modules() if isinstance(c, torch.nn.Conv2d)]  # noqa: E731
+    assert convs(plain) == [32, 32, 32, 64, 64, 64, 128]
+    assert convs(wide) == [32, 32, 32, 96, 96, 96, 192]
+    assert wide(torch.rand(2, 1, 28, 28)).shape == (2, 10)
