@@ -29,8 +29,8 @@ def combine_members(member_paths: list[str | Path], out: Path, command: str = ""
         slot.load_state_dict(member.state_dict())
     card = {
         "arch": "ensemble", "arch_kwargs": {"members": members, "num_classes": num_classes},
-        "members": [{"path": str(p), "seed": c.get("seed"), "metrics": c.get("metrics", {}).get("selected")}
-                    for p, c in zip(member_paths, cards, strict=True)],
+        "members": [{"path": str(p), "seed": c.get("seed"), "metrics": c.get("metrics", {}).get("selected"),
+                     "command": c.get("command")} for p, c in zip(member_paths, cards, strict=True)],
         "data": cards[0].get("data"), "parameters": count_parameters(model), "code_version": code_version(),
         "command": command,
     }
