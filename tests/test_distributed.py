@@ -52,8 +52,8 @@ def rank_main(rank: int, world_size: int, port: int, dataset: data.DatasetInfo, 
 
     try:
         train(TrainConfig(**TINY), out, progress=False, on_epoch_end=report_and_stop)
-    except Interrupted:
-        distributed.leave()
+    except Interrupted:  # both ranks stop after the same epoch
+        distributed.leave(in_step=True)
 
 
 def test_two_ranks_stay_in_step_only_rank_0_writes_and_one_rank_resumes(tiny_dataset, tmp_path):

@@ -66,8 +66,14 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
-def leave() -> None:
+def leave(in_step: bool = False) -> None:
+    """Leave the process group. ``in_step``: every rank is leaving at this point of the run, so wait for the
+    others first: a rank that tears its connections down while another still uses them can make gloo abort that
+    other process (seen as a SIGABRT, "terminate called without an active exception", at the end of a run). After
+    an error, leave without waiting: the other ranks may never get there."""
     if dist.is_initialized():
+        if in_step:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -626,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
             return train_ensemble(cfg, args, argv)
         train(cfg, Path(args.out), resume=args.resume, progress=not args.no_progress and sys.stderr.isatty(),
               command="digitscope train " + " ".join(argv))
+        distributed.leave(in_step=True)
     except (ValueError, FileNotFoundError) as e:  # wrong options or data: the message, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
