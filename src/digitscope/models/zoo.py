@@ -53,8 +53,8 @@ class VariantHead(nn.Linear):
                 "width2=C gives the second stage C channels (default 2 x width) and the last conv 2 x C")
 def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4, variants: int = 1,
              norm: str = "batch", width2: int | None = None) -> nn.Module:
-    # The first stage, on 26x26 and 24x24 maps, costs most of the time; the second, on 10x10 and smaller, is
-    # where widening is cheap.
+    # The first stage, on 26x26 and 24x24 maps, costs most of the time; the second, on 10x10 and smaller, can be
+    # widened apart from it (width2 96: about 1.3x the training time, and no better: RESULTS.md).
     w1 = width
     w2 = width2 or 2 * width
     w3 = 2 * w2
