@@ -1,0 +1,79 @@
+"""Finished flagship runs, read again without training: which test images they misread in common, and what
+recomputing their BatchNorm statistics on clean training images does to validation and test.
+
+    python benchmarks/finished_runs.py --runs runs/flagship/seed0 runs/flagship/seed1 ...
+
+Overlap: for each test image misread by any run, by how many runs. BatchNorm: each run's running means and
+variances reset and recomputed (a cumulative average, dropout off) over mnist:train without augmentation, then
+mnist:val and mnist:test read again; the weights are untouched. Float32 PyTorch throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+
+import _report
+import torch
+from torch import nn
+
+import digitscope
+from digitscope.classifier import resolve_model_path
+from digitscope.saved import load_model
+from digitscope.train import evaluate_logits
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return (evaluate_logits(model, images, "fp32", torch.device("cpu")).argmax(1) == labels).float().mean().item()
+
+
+def recompute_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> None:
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over every batch, not an exponential one
+    model.eval()
+    for norm in norms:
+        norm.train()
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            model(images[i:i + batch_size].float().div_(255))
+    model.eval()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", nargs="+", required=True, help="training folders or saved models")
+    args = p.parse_args()
+    splits = {}
+    for split in ("train", "val", "test"):
+        arrays = digitscope.data.load(f"mnist:{split}")
+        splits[split] = (torch.from_numpy(arrays.images).unsqueeze(1), torch.from_numpy(arrays.labels))
+
+    misread, rows = collections.Counter(), []
+    for run in args.runs:
+        model, _ = load_model(resolve_model_path(run))
+        test_images, test_labels = splits["test"]
+        predicted = evaluate_logits(model, test_images, "fp32", torch.device("cpu")).argmax(1)
+        misread.update((predicted != test_labels).nonzero().flatten().tolist())
+        before = [accuracy(model, *splits[s]) for s in ("val", "test")]
+        recompute_batchnorm(model, splits["train"][0])
+        after = [accuracy(model, *splits[s]) for s in ("val", "test")]
+        rows.append((run, *before, *after))
+
+    runs = len(args.runs)
+    by_count = collections.Counter(misread.values())
+    overlap = " | ".join(str(by_count.get(k, 0)) for k in range(1, runs + 1))
+    table = "\n".join(f"| `{run}` | {v0:.2%} → {v1:.2%} | {t0:.2%} → {t1:.2%} |" for run, v0, t0, v1, t1 in rows)
+    mean = [statistics.mean(r[k] for r in rows) for k in (1, 3, 2, 4)]
+    body = (f"Test images misread by any of the {runs} runs: {len(misread)}. How many runs misread each:\n\n"
+            f"| {' | '.join(str(k) for k in range(1, runs + 1))} |\n|{'---|' * runs}\n| {overlap} |\n\n"
+            "BatchNorm statistics recomputed on the mnist:train images without augmentation:\n\n"
+            "| run | val before → after | test before → after |\n|---|---|---|\n" + table +
+            f"\n\nMean over the runs: val {mean[0]:.3%} → {mean[1]:.3%}, test {mean[2]:.3%} → {mean[3]:.3%}.")
+    _report.append("Finished flagship runs read again: shared test errors, BatchNorm statistics", body)
+
+
+if __name__ == "__main__":
+    main()
