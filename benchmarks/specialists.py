@@ -45,6 +45,7 @@ def main() -> None:
         f"{spec_of[a, b]['generalist_val_accuracy']:.2%} | {r['errors_without']} | {r['errors_with']} |"
         for r in test["pairs"] for a, b in [r["pair"]])
     fewer = 1 - test["pair_errors_with"] / test["pair_errors_without"] if test["pair_errors_without"] else 0.0
+    change = f"{fewer:.0%} fewer" if fewer >= 0 else f"{-fewer:.0%} more"
     _report.append(
         f"Specialists for the {len(test['pairs'])} most confused pairs of `{args.model}` "
         f"({args.preset} recipe, {args.epochs} epochs each, "
@@ -60,7 +61,7 @@ def main() -> None:
         f"{routing['errors_without']} -> {routing['errors_with']}). On {args.test}: {test['routed']} of "
         f"{test['n']} digits routed, {test['changed']} answers changed.\n\n"
         f"**Errors on the pairs: {test['pair_errors_without']} -> {test['pair_errors_with']} "
-        f"({fewer:.0%} fewer; target >= 30%). Overall accuracy {test['accuracy_without']:.2%} -> "
+        f"({change}; target >= 30% fewer). Overall accuracy {test['accuracy_without']:.2%} -> "
         f"{test['accuracy_with']:.2%} ({test['errors_without']} -> {test['errors_with']} errors of {test['n']}).**",
     )
 

@@ -115,6 +115,14 @@ def test_confused_pairs_from_a_hand_made_confusion_matrix():
     assert [p["pair"] for p in confused_pairs(counts, 10)] == [[4, 9], [3, 5], [1, 7], [2, 8]]  # no others
 
 
+def test_confused_pairs_keep_to_the_classes_a_specialist_can_learn():
+    counts = np.diag(np.full(11, 500))  # a gate: class 10 is "not a digit", which digit data has no images of
+    counts[3, 10], counts[10, 3] = 6, 0
+    counts[4, 9] = 2
+    assert [p["pair"] for p in confused_pairs(counts, 2)] == [[3, 10], [4, 9]]
+    assert [p["pair"] for p in confused_pairs(counts, 2, classes=np.arange(10))] == [[4, 9]]
+
+
 def test_pair_errors_with_and_without():
     labels = np.array([4, 9, 4, 3, 5, 1])
     without = np.array([9, 4, 4, 5, 5, 7])

@@ -41,6 +41,15 @@ def test_mnist_sequences_place_digits_in_slots_with_blanks(digits):
             slot = image[:, 28 * k:28 * (k + 1)]
             match = np.flatnonzero((images == slot).all(axis=(1, 2)))
             assert int(char) in labels[match]
+    for image, text, sources in zip(seqs.images, seqs.texts, seqs.sources, strict=True):  # ... and says which
+        assert "".join(str(d) for d in labels[sources]) == text
+        assert all((image[:, 28 * k:28 * (k + 1)] == images[i]).all() for k, i in enumerate(sources))
+
+
+def test_every_string_names_the_source_digits_it_was_drawn_from(digits):
+    images, labels = digits
+    for strings in synthetic.reading_sets(images, labels, 20, seed=2).values():
+        assert ["".join(str(d) for d in labels[s]) for s in strings.sources] == strings.texts
 
 
 def test_freeform_strings_boxes_match_the_ink(digits):

@@ -58,9 +58,12 @@ def build_specialists(generalist: str | Path, out: Path, top_k: int = 5, recipe:
     _, val = training_splits(recipe)
     probs = clf.predict_proba(val.images)  # (N, K) the generalist's calibrated probabilities
     counts = confusion_matrix(val.labels, clf.decide(probs), clf.num_classes)
-    found = confused_pairs(counts, top_k, soft_confusion(val.labels, probs))
+    # A specialist learns its pair from the data's images of both: a class the data lacks (a gate's "not a
+    # digit" on MNIST) can be confused but not specialised in.
+    found = confused_pairs(counts, top_k, soft_confusion(val.labels, probs), classes=np.unique(val.labels))
     if not found:
-        raise ValueError("the generalist confuses no pair on the validation split: no specialist to train")
+        raise ValueError("the generalist confuses no pair of the data's classes on the validation split: "
+                         "no specialist to train")
     runs = []
     for p in found:
         a, b = p["pair"]

@@ -17,9 +17,11 @@ def soft_confusion(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return onehot.T @ probs
 
 
-def confused_pairs(counts: np.ndarray, top_k: int, soft: np.ndarray | None = None) -> list[dict]:
+def confused_pairs(counts: np.ndarray, top_k: int, soft: np.ndarray | None = None,
+                   classes: np.ndarray | None = None) -> list[dict]:
     """The ``top_k`` pairs (i < j) with the most mistakes either way, most first; pairs with no mistakes (and
-    no soft confusion, when ``soft`` is given) are left out, so fewer than ``top_k`` may come back."""
+    no soft confusion, when ``soft`` is given) are left out, so fewer than ``top_k`` may come back. ``classes``:
+    only pairs of these (a gate's "not a digit" has no images to train a specialist on in digit data)."""
     counts = np.asarray(counts)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
         raise ValueError(f"a confusion matrix is K x K, got shape {counts.shape}")
@@ -28,6 +30,9 @@ def confused_pairs(counts: np.ndarray, top_k: int, soft: np.ndarray | None = Non
     both = counts + counts.T
     soft_both = np.zeros(both.shape) if soft is None else np.asarray(soft) + np.asarray(soft).T
     i, j = np.triu_indices(len(counts), k=1)
+    if classes is not None:
+        kept = np.isin(i, classes) & np.isin(j, classes)
+        i, j = i[kept], j[kept]
     order = np.lexsort((j, i, -soft_both[i, j], -both[i, j]))  # most mistakes first, then most soft confusion
     pairs = [{"pair": [int(i[o]), int(j[o])], "mistakes": int(both[i[o], j[o]]),
               "first_as_second": int(counts[i[o], j[o]]), "second_as_first": int(counts[j[o], i[o]]),

@@ -38,6 +38,7 @@ class DigitStrings:
     images: np.ndarray | list[np.ndarray]  # (N, H, W) uint8 for fixed-size sets, else N arrays (H, W[, 3])
     texts: list[str]
     boxes: list[np.ndarray]  # N arrays (L, 4) int64: x0, y0, x1, y1 (exclusive), left to right
+    sources: list[np.ndarray]  # N arrays (L,) int64: each digit's index in the images it was drawn from
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -96,6 +97,10 @@ def _texts(labels: np.ndarray, lengths: np.ndarray) -> list[str]:
     return [digits[end - n:end] for n, end in zip(lengths, ends, strict=True)]
 
 
+def _per_string(picks: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+    return np.split(picks.astype(np.int64), np.cumsum(lengths)[:-1])
+
+
 def _lengths(n: int, min_len: int, max_len: int, limit: int, rng: np.random.Generator) -> np.ndarray:
     if not 1 <= min_len <= max_len <= limit:
         raise ValueError(f"string lengths must satisfy 1 <= min_len <= max_len <= {limit}, "
@@ -123,7 +128,7 @@ def mnist_sequences(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 
     slot_of_digit = np.nonzero(slots)[1]  # (M,)
     digit_boxes[:, [0, 2]] += 28 * slot_of_digit[:, None]
     boxes = np.split(digit_boxes, np.cumsum(lengths)[:-1])
-    return DigitStrings(sequences, _texts(digit_labels, lengths), boxes)
+    return DigitStrings(sequences, _texts(digit_labels, lengths), boxes, _per_string(picks, lengths))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -185,8 +190,8 @@ def _layout(widths: np.ndarray, heights: np.ndarray, lengths: np.ndarray, style:
 
 def _render_strings(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator,
                     min_len: int, max_len: int, style: Handwriting) -> tuple[list[np.ndarray], list[str],
-                                                                                list[np.ndarray]]:
-    """White-on-black ink canvases (H, W) uint8 of n strings, with their texts and boxes."""
+                                                                                list[np.ndarray], list[np.ndarray]]:
+    """White-on-black ink canvases (H, W) uint8 of n strings, with their texts, boxes and source digits."""
     lengths = _lengths(n, min_len, max_len, 10, rng)
     picks, digit_labels = _draw_digits(images, labels, lengths, rng)
     m = len(picks)
@@ -226,15 +231,15 @@ def _render_strings(images: np.ndarray, labels: np.ndarray, n: int, rng: np.rand
             np.maximum(region, warped[k, py0:py1, px0:px1], out=region)  # ink adds up like overlapping strokes
         canvases.append(canvas)
         boxes.append(np.stack([x0 + ox, y0 + oy, x1 + ox, y1 + oy], axis=1).astype(np.int64))
-    return canvases, texts, boxes
+    return canvases, texts, boxes, _per_string(picks, lengths)
 
 
 def freeform_strings(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0, min_len: int = 1,
                      max_len: int = 10, style: Handwriting = Handwriting()) -> DigitStrings:
     """n handwritten strings of min_len..max_len digits, dark ink on white paper, (H, W) uint8 each."""
     rng = np.random.default_rng(seed)
-    canvases, texts, boxes = _render_strings(images, labels, n, rng, min_len, max_len, style)
-    return DigitStrings([255 - c for c in canvases], texts, boxes)
+    canvases, texts, boxes, sources = _render_strings(images, labels, n, rng, min_len, max_len, style)
+    return DigitStrings([255 - c for c in canvases], texts, boxes, sources)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -292,7 +297,7 @@ def house_number_scenes(images: np.ndarray, labels: np.ndarray, n: int, seed: in
                         edges: float = 0.5) -> DigitStrings:
     """n colour scenes (H, W, 3) uint8 of min_len..max_len digits; `edges` is the share with distractor edges."""
     rng = np.random.default_rng(seed)
-    canvases, texts, boxes = _render_strings(images, labels, n, rng, min_len, max_len, style)
+    canvases, texts, boxes, sources = _render_strings(images, labels, n, rng, min_len, max_len, style)
     scenes = []
     for canvas, digit_boxes in zip(canvases, boxes, strict=True):
         h, w = canvas.shape
@@ -316,7 +321,7 @@ def house_number_scenes(images: np.ndarray, labels: np.ndarray, n: int, seed: in
         scene = scene + rng.normal(0, rng.uniform(2, 8), scene.shape)
         scene = np.clip(np.round(scene), 0, 255).astype(np.uint8)
         scenes.append(_jpeg(scene, int(rng.integers(30, 91))))
-    return DigitStrings(scenes, texts, boxes)
+    return DigitStrings(scenes, texts, boxes, sources)
 
 
 def reading_sets(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> dict[str, DigitStrings]:
