@@ -24,6 +24,7 @@ from .analysis.metrics import confusion_matrix
 from .analysis.pairs import compare_on_pairs, confused_pairs, soft_confusion
 from .classifier import DigitClassifier, load
 from .models import count_parameters, create_model
+from .models.gate import digit_reader_card
 from .models.specialists import SpecialistBundle, route
 from .saved import code_version, save_model
 from .train import PRESETS, TrainConfig, train_or_reuse, training_splits, validation_spec
@@ -40,7 +41,7 @@ def specialist_config(generalist: str | Path, preset: str = "flagship", scratch:
     config = card.get("config") or {"data": card.get("data", {}).get("name", "mnist")}
     where = {k: config[k] for k in ("data", "train_split", "val_split", "val_holdout") if k in config}
     recipe = TrainConfig(**{**PRESETS[preset], **where, **{k: v for k, v in overrides.items() if v is not None}})
-    digits = card["arch_kwargs"]["reader"] if card["arch"] == "gate" else card  # a gate's digits are its reader's
+    digits = digit_reader_card(card)
     same_arch = recipe.arch == digits["arch"] and recipe.arch_kwargs == {
         k: v for k, v in digits["arch_kwargs"].items() if k != "num_classes"}
     return dataclasses.replace(recipe, init=str(generalist)) if same_arch and not scratch else recipe

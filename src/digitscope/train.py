@@ -246,12 +246,11 @@ def load_fitting_weights(model: nn.Module, source: str) -> None:
     from safetensors.torch import load_file
 
     from .classifier import resolve_model_path
+    from .models.gate import digit_reader_weights
     from .saved import weights_path
 
     path = resolve_model_path(source)
-    saved = load_file(str(weights_path(path)))
-    if read_card(path)["arch"] == "gate":
-        saved = {k.removeprefix("reader."): v for k, v in saved.items() if k.startswith("reader.")}
+    saved = digit_reader_weights(load_file(str(weights_path(path))), read_card(path))
     own = model.state_dict()
     fitting = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
     if not fitting:

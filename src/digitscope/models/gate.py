@@ -62,3 +62,17 @@ def gate(reader: dict, detector: dict, num_classes: int = NOT_A_DIGIT + 1, share
                              "and not all of them")
         detector_net = detector_net[shared:]  # keeps the layers' names: its weights load from the full detector's
     return NotADigitGate(reader_net, detector_net, shared)
+
+
+# A gate's digits are its reader's: whatever starts from or imitates a saved model's digit network (a specialist,
+# a fine-tuning) takes the reader's architecture and weights.
+def digit_reader_card(card: dict) -> dict:
+    """The arch and arch_kwargs of the network that tells a saved model's digits apart, from its card."""
+    return card["arch_kwargs"]["reader"] if card["arch"] == "gate" else card
+
+
+def digit_reader_weights(tensors: dict[str, torch.Tensor], card: dict) -> dict[str, torch.Tensor]:
+    """The weights of that network from a saved model's, named as in the network itself."""
+    if card["arch"] != "gate":
+        return tensors
+    return {k.removeprefix("reader."): v for k, v in tensors.items() if k.startswith("reader.")}
