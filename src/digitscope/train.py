@@ -79,6 +79,7 @@ class TrainConfig:
     shift: float = 0.1
     shear: float = 5.0
     elastic: float = 0.0
+    thickness: float = 0.0  # stroke width change: toward a 3x3 dilation or erosion by up to this fraction
     precision: str = "auto"  # auto | bf16 | fp32
     seed: int = 0
     selection: str = "one-se"  # best | one-se: the latest epoch within one standard error of the best val accuracy
@@ -94,7 +95,7 @@ class TrainConfig:
 
     @property
     def augment(self) -> AugmentConfig:
-        return AugmentConfig(self.rotate, self.scale, self.shift, self.shear, self.elastic)
+        return AugmentConfig(self.rotate, self.scale, self.shift, self.shear, self.elastic, self.thickness)
 
     @property
     def hard_augment_config(self) -> AugmentConfig:
@@ -286,7 +287,7 @@ def check_sequence_options(cfg: TrainConfig) -> None:
     unsupported = [flag for flag, on in (("--loss", cfg.loss != "ce"), ("--distractors", cfg.distractors),
                                          ("--classes", cfg.classes), ("--hard-examples", cfg.hard_examples),
                                          ("--label-smoothing", cfg.label_smoothing),
-                                         ("augmentation (--rotate, --scale, --shift, --shear, --elastic)",
+                                         ("augmentation (--rotate, --scale, --shift, --shear, --elastic, --thickness)",
                                           cfg.augment.enabled)) if on]
     if unsupported:
         raise ValueError(f"{cfg.data} trains the sequence model (a length, five digits and their boxes per image); "

@@ -1,0 +1,41 @@
+"""Batched augmentation: the stroke-width change grows or shrinks the ink and nothing else."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from digitscope.data.augment import AugmentConfig, augment_batch, stroke_width
+
+SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
+
+
+def _digits() -> torch.Tensor:
+    with np.load(SAMPLE) as f:
+        return torch.from_numpy(f["images"][:8]).float().div(255).unsqueeze(1)  # (8, 1, 28, 28)
+
+
+def test_stroke_width_thickens_and_thins_each_image_by_its_own_amount():
+    x = _digits()
+    amount = torch.tensor([0.0, 0.5, 1.0, -0.5, -1.0, 0.0, 0.5, -0.5])
+    y = stroke_width(x, amount)
+    mass_before, mass_after = x.sum(dim=(1, 2, 3)), y.sum(dim=(1, 2, 3))
+    torch.testing.assert_close(y[amount == 0], x[amount == 0])
+    assert (mass_after[amount > 0] > mass_before[amount > 0]).all()
+    assert (mass_after[amount < 0] < mass_before[amount < 0]).all()
+    assert mass_after[2] > mass_after[1] and mass_after[4] < mass_after[3]  # further with a larger amount
+    assert y.min() >= 0 and y.max() <= 1
+    grown = (y[2, 0] > 0) & ~(x[2, 0] > 0)  # new ink only next to old ink: a pen, not a smudge
+    near = torch.nn.functional.max_pool2d((x[2:3] > 0).float(), 3, stride=1, padding=1)[0, 0] > 0
+    assert grown.any() and not (grown & ~near).any()
+    thinned = amount < 0  # the edges fade, the full-strength core stays and no ink appears
+    assert not ((y[thinned] > 0) & (x[thinned] == 0)).any()
+    assert torch.equal(y[thinned][x[thinned] == 1], x[thinned][x[thinned] == 1])
+
+
+def test_a_batch_gets_a_stroke_width_only_when_asked():
+    x = _digits()
+    torch.manual_seed(0)
+    thick = augment_batch(x, AugmentConfig(rotate=0, scale=0, shift=0, shear=0, thickness=0.8))
+    assert not torch.equal(thick, x) and thick.shape == x.shape
+    assert AugmentConfig(rotate=0, scale=0, shift=0, shear=0, thickness=0.0).enabled is False
