@@ -79,7 +79,7 @@ class TrainConfig:
     shift: float = 0.1
     shear: float = 5.0
     elastic: float = 0.0
-    thickness: float = 0.0  # stroke width change: toward a 3x3 dilation or erosion by up to this fraction
+    thickness: float = 0.0  # random stroke width, up to this amount thicker or thinner (augment.stroke_width)
     precision: str = "auto"  # auto | bf16 | fp32
     seed: int = 0
     selection: str = "one-se"  # best | one-se: the latest epoch within one standard error of the best val accuracy

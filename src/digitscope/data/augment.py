@@ -57,8 +57,8 @@ def stroke_width(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
     """Thicker or thinner strokes, as another pen would write them: (N, C, H, W) ink in [0, 1], amount (N,) in
     [-1, 1]. Above 0 each image moves that far toward its 3x3 grey dilation: the ink grows by up to a pixel. Below 0
     its grey levels are raised to the power 1 + 2|amount|: the partly covered pixels at a stroke's edges fade and
-    its core stays, a stroke thinner by a fraction of a pixel. (An erosion would wipe out MNIST's strokes, two or
-    three pixels wide, and leave a faint line rather than a thin one.)"""
+    its core stays, a stroke thinner by a fraction of a pixel. (Moving toward an erosion instead would leave a faint
+    line rather than a thin one: MNIST's strokes are only two or three pixels wide.)"""
     t = amount.view(-1, 1, 1, 1)
     dilated = F.max_pool2d(x, 3, stride=1, padding=1)
     thicker = x + t.clamp(min=0) * (dilated - x)
