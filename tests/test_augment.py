@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digitscope.data.augment import AugmentConfig, augment_batch, stroke_width
+from digitscope.data.augment import AugmentConfig, _dilate3x3, augment_batch, stroke_width
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
 
@@ -39,3 +39,9 @@ def test_a_batch_gets_a_stroke_width_only_when_asked():
     thick = augment_batch(x, AugmentConfig(rotate=0, scale=0, shift=0, shear=0, thickness=0.8))
     assert not torch.equal(thick, x) and thick.shape == x.shape
     assert AugmentConfig(rotate=0, scale=0, shift=0, shear=0, thickness=0.0).enabled is False
+
+
+def test_the_dilation_is_a_3x3_maximum():
+    x = _digits()
+    torch.testing.assert_close(_dilate3x3(x), torch.nn.functional.max_pool2d(x, 3, stride=1, padding=1), rtol=0, atol=0)
+

@@ -60,9 +60,16 @@ def stroke_width(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
     its core stays, a stroke thinner by a fraction of a pixel. (Moving toward an erosion instead would leave a faint
     line rather than a thin one: MNIST's strokes are only two or three pixels wide.)"""
     t = amount.view(-1, 1, 1, 1)
-    dilated = F.max_pool2d(x, 3, stride=1, padding=1)
-    thicker = x + t.clamp(min=0) * (dilated - x)
+    thicker = x + t.clamp(min=0) * (_dilate3x3(x) - x)
     return thicker.pow(1 + 2 * (-t).clamp(min=0))
+
+
+def _dilate3x3(x: torch.Tensor) -> torch.Tensor:
+    """``max_pool2d(x, 3, stride=1, padding=1)`` for ink >= 0, as a row then a column maximum of shifted views: the
+    same result, and on one-channel digits many times faster than the pooling kernel on this CPU."""
+    padded = F.pad(x, (1, 1, 1, 1))  # zeros: no ink is below 0, so they never win a maximum
+    rows = torch.maximum(torch.maximum(padded[..., :-2], padded[..., 1:-1]), padded[..., 2:])
+    return torch.maximum(torch.maximum(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
 
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig) -> torch.Tensor:
