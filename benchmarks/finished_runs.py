@@ -24,11 +24,14 @@ from digitscope.saved import load_model
 from digitscope.train import evaluate_logits
 
 
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    return (evaluate_logits(model, images, "fp32", torch.device("cpu")).argmax(1) == labels).float().mean().item()
+def correct(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(N,) bool: which images the model reads right."""
+    return evaluate_logits(model, images, "fp32", torch.device("cpu")).argmax(1) == labels
 
 
 def recompute_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> None:
+    """Like ``torch.optim.swa_utils.update_bn``, but with dropout off: that one puts the whole model in training
+    mode, and the statistics would then be those of dropped-out activations."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for norm in norms:
         norm.reset_running_stats()
@@ -54,12 +57,11 @@ def main() -> None:
     misread, rows = collections.Counter(), []
     for run in args.runs:
         model, _ = load_model(resolve_model_path(run))
-        test_images, test_labels = splits["test"]
-        predicted = evaluate_logits(model, test_images, "fp32", torch.device("cpu")).argmax(1)
-        misread.update((predicted != test_labels).nonzero().flatten().tolist())
-        before = [accuracy(model, *splits[s]) for s in ("val", "test")]
+        before = {s: correct(model, *splits[s]) for s in ("val", "test")}
+        misread.update((~before["test"]).nonzero().flatten().tolist())
         recompute_batchnorm(model, splits["train"][0])
-        after = [accuracy(model, *splits[s]) for s in ("val", "test")]
+        after = {s: correct(model, *splits[s]) for s in ("val", "test")}
+        before, after = ([r[s].float().mean().item() for s in ("val", "test")] for r in (before, after))
         rows.append((run, *before, *after))
 
     runs = len(args.runs)

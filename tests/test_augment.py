@@ -25,6 +25,9 @@ def test_stroke_width_thickens_and_thins_each_image_by_its_own_amount():
     assert (mass_after[amount < 0] < mass_before[amount < 0]).all()
     assert mass_after[2] > mass_after[1] and mass_after[4] < mass_after[3]  # further with a larger amount
     assert y.min() >= 0 and y.max() <= 1
+    beyond = stroke_width(x, amount * 1.5)  # past a full dilation or the cube: those, still ink in [0, 1]
+    torch.testing.assert_close(beyond, stroke_width(x, (amount * 1.5).clamp(-1, 1)))
+    assert beyond.min() >= 0 and beyond.max() <= 1
     grown = (y[2, 0] > 0) & ~(x[2, 0] > 0)  # new ink only next to old ink: a pen, not a smudge
     near = torch.nn.functional.max_pool2d((x[2:3] > 0).float(), 3, stride=1, padding=1)[0, 0] > 0
     assert grown.any() and not (grown & ~near).any()

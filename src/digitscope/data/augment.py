@@ -59,7 +59,9 @@ def stroke_width(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
     its grey levels are raised to the power 1 + 2|amount|: the partly covered pixels at a stroke's edges fade and
     its core stays, a stroke thinner by a fraction of a pixel. (Moving toward an erosion instead would leave a faint
     line rather than a thin one: MNIST's strokes are only two or three pixels wide.)"""
-    t = amount.view(-1, 1, 1, 1)
+    # Past 1 a blend would overshoot the dilation (ink above 1): larger amounts, such as the hard examples'
+    # scaled-up augmentation asks for, stop at a full dilation or the cube.
+    t = amount.clamp(-1, 1).view(-1, 1, 1, 1)
     thicker = x + t.clamp(min=0) * (_dilate3x3(x) - x)
     return thicker.pow(1 + 2 * (-t).clamp(min=0))
 
