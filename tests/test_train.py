@@ -63,3 +63,19 @@ def test_every_config_field_is_a_command_line_option():
     assert cfg.lr == 0.5 and cfg.arch == "quicknet" and cfg.arch_kwargs == {"width": 4}
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--out", "x", "--preset", "nonsense"])
+
+
+def test_a_final_fit_keeps_its_last_epoch_and_reads_no_validation(tiny_dataset, tmp_path):
+    card = train(TrainConfig(**FAST, val_split="none", selection="last"), tmp_path / "run", progress=False)
+    assert card["metrics"]["selected"] == {"epoch": 3}
+    assert card["data"]["val"] is None and card["data"]["val_checksum"] is None
+    assert all("val_accuracy" not in record for record in card["history"])
+    test = digitscope.data.load("tiny:test")
+    assert (digitscope.load(tmp_path / "run").predict(test.images) == test.labels).mean() > 0.9
+
+
+def test_a_run_without_validation_must_say_it_keeps_the_last_epoch(tiny_dataset, tmp_path):
+    with pytest.raises(ValueError, match="--selection last"):
+        train(TrainConfig(**FAST, val_split="none"), tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match="--patience"):
+        train(TrainConfig(**FAST, val_split="none", selection="last", patience=2), tmp_path / "run", progress=False)

@@ -53,7 +53,7 @@ class TrainConfig:
     arch_kwargs: dict = field(default_factory=dict)
     data: str = "mnist"
     train_split: str = "train"
-    val_split: str = "val"
+    val_split: str = "val"  # "none": no validation (a final fit, with --selection last)
     val_holdout: int = 0  # > 0: validate on the last N images of the training split instead (data with no val split)
     classes: str = ""  # train on these classes only, relabelled 0..K-1 in the order given ('4,9': a 4-vs-9 specialist)
     init: str = ""  # start from this saved model's weights where they fit (a specialist from its generalist)
@@ -83,6 +83,7 @@ class TrainConfig:
     precision: str = "auto"  # auto | bf16 | fp32
     seed: int = 0
     selection: str = "one-se"  # best | one-se: the latest epoch within one standard error of the best val accuracy
+    # | last: the final epoch, validation unread (a final fit on train-full, once validation has chosen the epochs)
     patience: int = 0  # stop after this many epochs without a better validation accuracy; 0 = never
     limit_train: int = 0  # train on the first N images only (0 = all): smoke tests, quick looks
     folds: int = 0  # > 0: split the training images into this many folds and leave one out ...
@@ -105,6 +106,10 @@ class TrainConfig:
 # Named recipes; any field can still be overridden. The figures they reach are in benchmarks/RESULTS.md.
 PRESETS: dict[str, dict] = {
     "flagship": dict(arch="digitnet", epochs=20, batch_size=128, lr=3e-3),
+    # The flagship's final fit: the same recipe on all 60,000 training images, its last epoch kept, since validation
+    # chose the last epoch (20 of 20) in every flagship run (benchmarks/RESULTS.md).
+    "flagship-full": dict(arch="digitnet", epochs=20, batch_size=128, lr=3e-3, train_split="train-full",
+                          val_split="none", selection="last"),
     "fast": dict(arch="quicknet", epochs=1, batch_size=64, lr=1e-2, rotate=8.0, scale=0.08, shift=0.08,
                  shear=0.0, ema_decay=0.99, label_smoothing=0.0),  # 1 epoch for 99.0%, --epochs 7 or 8 for 99.5%
     "sequence": dict(arch="seqnet", data="mnist-sequences", epochs=12, batch_size=128, lr=3e-3, label_smoothing=0.0,
@@ -173,18 +178,36 @@ def training_splits(cfg: TrainConfig) -> tuple[datasets.Arrays, datasets.Arrays]
         cut = len(train_arrays) - cfg.val_holdout
         val_arrays = datasets.Arrays(train_arrays.images[cut:], train_arrays.labels[cut:])
         train_arrays = datasets.Arrays(train_arrays.images[:cut], train_arrays.labels[:cut])
+    elif cfg.val_split == NO_VALIDATION:
+        check_final_fit(cfg)
+        val_arrays = None
     else:
         val_arrays = datasets.load(f"{cfg.data}:{cfg.val_split}")
     if cfg.classes:
         classes = parse_classes(cfg.classes, int(train_arrays.labels.max()) + 1)
-        train_arrays, val_arrays = select_classes(train_arrays, classes), select_classes(val_arrays, classes)
+        train_arrays = select_classes(train_arrays, classes)
+        val_arrays = None if val_arrays is None else select_classes(val_arrays, classes)
     return train_arrays, val_arrays
 
 
-def validation_spec(cfg: TrainConfig) -> str:
+NO_VALIDATION = "none"
+
+
+def check_final_fit(cfg: TrainConfig) -> None:
+    """A run without validation (``--val-split none``) is a final fit: every choice, its number of epochs included,
+    was made on validation by runs of the same recipe before, so nothing is left to select but its last epoch."""
+    if cfg.selection != "last":
+        raise ValueError("--val-split none leaves nothing to select an epoch on; add --selection last (the epochs "
+                         "chosen on validation by runs of the same recipe)")
+    unsupported = [flag for flag, on in (("--patience", cfg.patience), ("--distractors", cfg.distractors)) if on]
+    if unsupported:
+        raise ValueError(f"--val-split none does not mix with {', '.join(unsupported)}: they need validation images")
+
+
+def validation_spec(cfg: TrainConfig) -> str | None:
     if cfg.val_holdout:
         return f"{cfg.data}:{cfg.train_split} (its last {cfg.val_holdout})"
-    return f"{cfg.data}:{cfg.val_split}"
+    return None if cfg.val_split == NO_VALIDATION else f"{cfg.data}:{cfg.val_split}"
 
 
 def parse_classes(spec: str, num_classes: int) -> list[int]:
@@ -271,11 +294,11 @@ class Task:
     val_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def task_for(cfg: TrainConfig, y_train: torch.Tensor, y_val: torch.Tensor) -> Task:
+def task_for(cfg: TrainConfig, y_train: torch.Tensor, y_val: torch.Tensor | None) -> Task:
     """One class per image: a classifier, with the config's loss. A row of targets per image (the sequence
     datasets): the sequence model's length, digits and boxes, read right only when the whole number is."""
     if y_train.ndim == 1:
-        num_classes = int(max(y_train.max(), y_val.max())) + 1
+        num_classes = int(y_train.max() if y_val is None else max(y_train.max(), y_val.max())) + 1
         return Task(num_classes, make_loss(cfg, num_classes), lambda z, y: z.argmax(1) == y, F.cross_entropy)
     from .reading import sequence
 
@@ -339,12 +362,14 @@ def is_selected(accuracy: float, best_accuracy: float, n_val: int, rule: str) ->
     'best': only a new best validation accuracy. 'one-se': any epoch within one standard error
     (sqrt(p(1-p)/n)) of the best so far — differences that small are noise on a 5,000-image split,
     and among indistinguishable epochs the latest, most annealed one is preferred (Breiman's rule)."""
+    if rule == "last":
+        return True
     if rule == "best":
         return accuracy >= best_accuracy
     if rule == "one-se":
         se = (best_accuracy * (1 - best_accuracy) / n_val) ** 0.5
         return accuracy >= best_accuracy - se
-    raise ValueError(f"unknown selection rule {rule!r}; choose best or one-se")
+    raise ValueError(f"unknown selection rule {rule!r}; choose best, one-se or last")
 
 
 def ema_with_warmup(decay: float):
@@ -426,7 +451,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     with distributed.local_main_first(ranks):
         train_arrays, val_arrays = training_splits(cfg)
     x_train, y_train = _as_tensors(train_arrays, cfg.limit_train)
-    x_val, y_val = _as_tensors(val_arrays)
+    x_val, y_val = (None, None) if val_arrays is None else _as_tensors(val_arrays)
     if cfg.folds:
         if not 0 <= cfg.holdout_fold < cfg.folds:
             raise ValueError(f"--holdout-fold must be in 0..{cfg.folds - 1}, not {cfg.holdout_fold}")
@@ -488,7 +513,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         "config": asdict(cfg), "seed": cfg.seed, "code_version": code_version(), "command": command,
         "parameters": count_parameters(model),
         "data": {"name": cfg.data, "train": f"{cfg.data}:{cfg.train_split}", "val": validation_spec(cfg),
-                 "train_checksum": train_arrays.checksum, "val_checksum": val_arrays.checksum},
+                 "train_checksum": train_arrays.checksum,
+                 "val_checksum": None if val_arrays is None else val_arrays.checksum},
         "device": device.type, "precision": precision, **({"distractors": distractor_card} if distractor_card else {}),
     }
     if ranks.distributed:
@@ -541,29 +567,35 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
             loss_sum, correct = distributed.sum_over_ranks(ranks, torch.stack([loss_sum, correct])).tolist()
 
             if ranks.is_main:  # rank 0 validates and writes while the others wait; all then go on with its history
-                val_logits = evaluate_logits(eval_model, x_val, precision, device)
                 record = {
                     "epoch": epoch + 1, "train_loss": loss_sum / (steps_per_epoch * ranks.world_size),
                     "train_accuracy": correct / (steps_per_epoch * cfg.batch_size),
-                    "val_loss": task.val_loss(val_logits, y_val).item(),
-                    "val_accuracy": task.correct(val_logits, y_val).float().mean().item(),
-                    "seconds": round(train_seconds, 2),
-                    "wall_seconds": round(time.perf_counter() - t0, 2),  # validation included
                 }
+                if x_val is not None:
+                    val_logits = evaluate_logits(eval_model, x_val, precision, device)
+                    record["val_loss"] = task.val_loss(val_logits, y_val).item()
+                    record["val_accuracy"] = task.correct(val_logits, y_val).float().mean().item()
+                record["seconds"] = round(train_seconds, 2)
+                record["wall_seconds"] = round(time.perf_counter() - t0, 2)  # validation included
                 if distractor_card:  # the digits alone, comparable with a 10-class model's val accuracy
                     is_digit = y_val != distractors.NOT_A_DIGIT
                     record["val_digit_accuracy"] = \
                         (val_logits[is_digit].argmax(1) == y_val[is_digit]).float().mean().item()
                 history.append(record)
-                bar.update(bar_task, stats=f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
-                                       f"{train_seconds:.0f}s")
+                val_stats = "" if x_val is None else \
+                    f"val acc {record['val_accuracy']:.4f}  val loss {record['val_loss']:.4f}  "
+                bar.update(bar_task, stats=f"{val_stats}{train_seconds:.0f}s")
                 if not progress:
                     print(json.dumps(record), file=sys.stderr, flush=True)
-                if record["val_accuracy"] > best["val_accuracy"]:
-                    best = {"val_accuracy": record["val_accuracy"], "epoch": epoch + 1}
-                if is_selected(record["val_accuracy"], best["val_accuracy"], len(y_val), cfg.selection):
-                    selected = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"],
-                                "epoch": epoch + 1}
+                if x_val is None:  # a final fit (check_final_fit): its last epoch is the model
+                    selected = {"epoch": epoch + 1}
+                else:
+                    if record["val_accuracy"] > best["val_accuracy"]:
+                        best = {"val_accuracy": record["val_accuracy"], "epoch": epoch + 1}
+                    if is_selected(record["val_accuracy"], best["val_accuracy"], len(y_val), cfg.selection):
+                        selected = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"],
+                                    "epoch": epoch + 1}
+                if selected.get("epoch") == epoch + 1:
                     save_model(out / "model", eval_model, {**card_base, "metrics": {"selected": selected},
                                                            "history": history})
                 save_checkpoint(checkpoint, {
@@ -583,7 +615,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
             raise RuntimeError(f"the ranks' weights drifted apart (SHA-256 per rank: {digests})")
         card_base["distributed"]["parameter_sha256"] = digests[0]
     # Summed per epoch so that a resumed run counts only the time spent training, not the pause.
-    card = {**card_base, "metrics": {"selected": selected, "best_val": best,
+    card = {**card_base, "metrics": {"selected": selected, **({"best_val": best} if x_val is not None else {}),
                                      "train_seconds": round(sum(h["seconds"] for h in history), 1),
                                      "wall_seconds": round(sum(h["wall_seconds"] for h in history), 1)},
             "history": history}
