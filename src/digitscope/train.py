@@ -5,9 +5,9 @@
 
 Whole-dataset uint8 tensors in memory, batches indexed from them and augmented on the fly in one
 ``grid_sample`` call; AdamW/SGD/Adadelta with a OneCycle or cosine schedule; label smoothing; an EMA of
-the weights; bf16 autocast + channels_last where the hardware supports bf16. Validation every epoch;
-the saved model is chosen on *validation* (never test), see ``is_selected``. A checkpoint after every epoch lets
-``--resume`` continue an interrupted run exactly where it stopped.
+the weights; bf16 autocast where the hardware supports bf16, channels_last with it and on any CPU. Validation
+every epoch; the saved model is chosen on *validation* (never test), see ``is_selected``. A checkpoint after
+every epoch lets ``--resume`` continue an interrupted run exactly where it stopped.
 
 Data parallel under torchrun (``torchrun --nproc-per-node 2 -m digitscope.train ...`` or ``digitscope train
 --distributed``): every rank draws the same permutation of each epoch and trains on its slice of each global
@@ -43,7 +43,7 @@ from .data.augment import AugmentConfig, augment_batch
 from .hard_examples import fold_of, read_hard_examples, sampling_weights
 from .losses import make_loss
 from .models import count_parameters, create_model
-from .runtime import autocast, default_device, resolve_precision
+from .runtime import autocast, default_device, resolve_precision, use_channels_last
 from .saved import code_version, read_card, save_model, write_json
 
 
@@ -395,7 +395,7 @@ def evaluate_logits(model: nn.Module, images: torch.Tensor, precision: str, devi
     out = []
     for i in range(0, len(images), batch_size):
         x = images[i:i + batch_size].to(device).float().div_(255)
-        if precision == "bf16":
+        if use_channels_last(precision, device):
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(precision, device):
             out.append(model(x).float().cpu())
@@ -482,7 +482,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     if cfg.init:
         load_fitting_weights(model, cfg.init)
     frozen = freeze_layers(model, cfg.freeze, cfg.init)
-    if precision == "bf16":
+    channels_last = use_channels_last(precision, device)
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if ranks.distributed and device.type == "cuda":
         # BatchNorm statistics over the global batch, as in one process. SyncBatchNorm runs on GPUs only: on CPU
@@ -545,7 +546,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                     x[~hard] = augment_batch(x[~hard], cfg.augment)
                     x[hard] = augment_batch(x[hard], cfg.hard_augment_config)
                 y = y_train[idx]
-                if precision == "bf16":
+                if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 with autocast(precision, device):
                     logits = net(x).float()
