@@ -79,3 +79,8 @@ def test_a_run_without_validation_must_say_it_keeps_the_last_epoch(tiny_dataset,
         train(TrainConfig(**FAST, val_split="none"), tmp_path / "run", progress=False)
     with pytest.raises(ValueError, match="--patience"):
         train(TrainConfig(**FAST, val_split="none", selection="last", patience=2), tmp_path / "run", progress=False)
+
+
+def test_an_unknown_selection_rule_is_refused_before_training():
+    with pytest.raises(ValueError, match="choose best, one-se, last"):
+        TrainConfig(selection="bset")

@@ -46,6 +46,8 @@ from .models import count_parameters, create_model
 from .runtime import autocast, default_device, resolve_precision, use_channels_last
 from .saved import code_version, read_card, save_model, write_json
 
+SELECTION_RULES = ("best", "one-se", "last")  # see is_selected
+
 
 @dataclass
 class TrainConfig:
@@ -93,6 +95,10 @@ class TrainConfig:
     hard_weight: float = 3.0  # how many times as often a hard digit is drawn
     hard_augment: float = 1.5  # their augmentation amplitudes, as a multiple of the others'
     distractors: float = 0.0  # > 0: this share of the images are generated non-digits, class 10 'not a digit'
+
+    def __post_init__(self):  # a misspelt rule fails here, not after the first epoch
+        if self.selection not in SELECTION_RULES:
+            raise ValueError(f"unknown selection rule {self.selection!r}; choose {', '.join(SELECTION_RULES)}")
 
     @property
     def augment(self) -> AugmentConfig:
@@ -369,7 +375,7 @@ def is_selected(accuracy: float, best_accuracy: float, n_val: int, rule: str) ->
     if rule == "one-se":
         se = (best_accuracy * (1 - best_accuracy) / n_val) ** 0.5
         return accuracy >= best_accuracy - se
-    raise ValueError(f"unknown selection rule {rule!r}; choose best, one-se or last")
+    raise ValueError(f"unknown selection rule {rule!r}; choose {', '.join(SELECTION_RULES)}")
 
 
 def ema_with_warmup(decay: float):
