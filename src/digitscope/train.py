@@ -47,6 +47,7 @@ from .runtime import autocast, default_device, resolve_precision, use_channels_l
 from .saved import code_version, read_card, save_model, write_json
 
 SELECTION_RULES = ("best", "one-se", "last")  # see is_selected
+NO_VALIDATION = "none"  # --val-split none: a final fit (check_final_fit)
 
 
 @dataclass
@@ -194,9 +195,6 @@ def training_splits(cfg: TrainConfig) -> tuple[datasets.Arrays, datasets.Arrays]
         train_arrays = select_classes(train_arrays, classes)
         val_arrays = None if val_arrays is None else select_classes(val_arrays, classes)
     return train_arrays, val_arrays
-
-
-NO_VALIDATION = "none"
 
 
 def check_final_fit(cfg: TrainConfig) -> None:
