@@ -38,5 +38,5 @@ def autocast(precision: str, device: torch.device):
 def use_channels_last(precision: str, device: torch.device) -> bool:
     """Channels-last convolutions: with bf16 (what AMX and tensor cores run fastest), and in float32 on any CPU,
     where oneDNN's channels-last kernels beat NCHW as well (one training step on an AVX2 CPU without bf16:
-    quicknet 2.4x, digitnet 1.1x; benchmarks/RESULTS.md)."""
+    quicknet 1.9x, digitnet 1.1x with 2 threads: benchmarks/layout_speed.py)."""
     return precision == "bf16" or device.type == "cpu"
