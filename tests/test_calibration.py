@@ -63,6 +63,26 @@ def test_calibrating_on_the_test_set_is_refused(tiny_dataset):
     assert result.exit_code == 2 and "validation split" in result.output
 
 
+def test_a_final_fit_is_not_calibrated_on_images_it_trained_on(data_home, make_digits, tmp_path):
+    from digitscope import data
+    from digitscope.train import TrainConfig, train
+    from digitscope.uncertainty.calibration import calibrate_model
+
+    train_images, val_images = make_digits(320, 1), make_digits(100, 2)
+    full = data.Arrays(np.concatenate([train_images.images, val_images.images]),
+                       np.concatenate([train_images.labels, val_images.labels]))
+    data.register(data.DatasetInfo(name="tinyfull", description="", splits=("train", "val", "train-full"),
+                                   fetch=lambda: {"train": train_images, "val": val_images, "train-full": full}))
+    options = dict(data="tinyfull", arch="quicknet", arch_kwargs={"width": 8}, epochs=1, batch_size=32,
+                   precision="fp32")
+    train(TrainConfig(**options, train_split="train-full", val_split="none", selection="last"), tmp_path / "full",
+          progress=False)
+    with pytest.raises(ValueError, match="100 of its 100 images are in tinyfull:train-full"):
+        calibrate_model(tmp_path / "full", "tinyfull:val")
+    train(TrainConfig(**options), tmp_path / "split", progress=False)  # its val is held out: calibrated as usual
+    assert calibrate_model(tmp_path / "split", "tinyfull:val")["fitted_on"] == "tinyfull:val"
+
+
 def test_risk_coverage_and_threshold_on_hand_made_scores():
     scores = np.array([0.99, 0.98, 0.97, 0.90, 0.80, 0.60])
     correct = np.array([True, True, True, False, True, False])

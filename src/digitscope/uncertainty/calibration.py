@@ -83,6 +83,23 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: Path, title: s
     return Path(path)
 
 
+def check_held_out(card: dict, spec: str, arrays) -> None:
+    """Refuse to calibrate on images the model was trained on (a final fit on mnist:train-full holds mnist:val):
+    there its confidence is that of a model on its own training data, and the temperature would come out too low.
+    Compared image by image when the two splits are of the same dataset; more than half shared counts."""
+    from .. import data
+
+    trained = card.get("data", {}).get("train", "")
+    if trained.split(":")[0] != spec.split(":")[0]:
+        return
+    seen = {image.tobytes() for image in data.load(trained).images}
+    shared = sum(image.tobytes() in seen for image in arrays.images)
+    if shared > len(arrays) / 2:
+        raise ValueError(f"{spec}: {shared:,} of its {len(arrays):,} images are in {trained}, which the model was "
+                         f"trained on; calibrate it on images it has not seen (a final fit has none of its own: "
+                         f"calibrate a run of the same recipe on the train split instead)")
+
+
 def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: Path | None = None,
                     max_risk: float | None = 0.001, coverage: float | None = None) -> dict:
     """Fit the model's temperature on ``spec``, then its reject threshold for ``max_risk`` (or ``coverage``)
@@ -98,6 +115,7 @@ def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: 
         raise ValueError("calibrate on a validation split (e.g. mnist:val): the test set is never used to choose")
     path = resolve_model_path(name_or_path)
     arrays = data.load(spec)
+    check_held_out(read_card(path), spec, arrays)
     logits = DigitClassifier.load(path).logits(arrays.images)
     temperature = fit_temperature(logits, arrays.labels)
     probs = softmax(logits / temperature)
