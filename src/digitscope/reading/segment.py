@@ -53,6 +53,7 @@ class Atoms:
     extent: np.ndarray  # (n, 2) float64: left and right edge along the slant (x + slant * (y - centre))
     cut_ink: np.ndarray  # (n, 2) float64: ink crossed by the cut on its left / right, in line heights; NaN: no cut
     mass: np.ndarray  # (n,) float64 ink mass
+    component: np.ndarray  # (n,) int64: the connected component each atom is (a piece of)
     line_height: float  # pixels
     slant: float  # dx per dy of the writing's strokes
 
@@ -167,7 +168,7 @@ def find_atoms(ink: np.ndarray) -> Atoms:
     components, count = ndimage.label(ink > 0, structure=np.ones((3, 3), bool))
     if count == 0:
         return Atoms(np.zeros(ink.shape, np.int32), np.zeros((0, 4), np.int64), np.zeros((0, 2)), np.zeros((0, 2)),
-                     np.zeros(0), 0.0, 0.0)
+                     np.zeros(0), np.zeros(0, np.int64), 0.0, 0.0)
     ys, xs = np.nonzero(components)  # every inked pixel, (P,)
     comp = components[ys, xs] - 1  # (P,) component of each pixel
     weights = ink[ys, xs].astype(np.float64)
@@ -213,15 +214,25 @@ def find_atoms(ink: np.ndarray) -> Atoms:
     low, high = _group_extent(along, atom, n)
     extent = np.stack([low, high + 1], 1)
     return Atoms(labels, _boxes(labels, n), extent, cut_ink[order], np.bincount(atom, weights=weights, minlength=n),
-                 line_height, slant)
+                 (keys // stride)[order], line_height, slant)
 
 
 def candidate_spans(atoms: Atoms) -> Spans:
     """Spans of consecutive atoms that could together be one digit: not too many atoms, not too wide, not
-    too short, no wide gap inside."""
+    too short, no wide gap inside. And every cut component whole, whatever its width and pieces: cuts are placed
+    generously because the path can join the pieces again, so the uncut reading must stay a candidate (a flat
+    MNIST 2 alone on its row is 1.7 line heights wide, and its seams cut it in four)."""
     h = atoms.line_height
     cut_ink = np.nan_to_num(atoms.cut_ink)
     index, boxes, shape = [], [], []
+
+    def add(i: int, j: int, box: tuple, left: float, right: float, widest_gap: float) -> None:
+        x0, y0, x1, y1 = box
+        index.append((i, j))
+        boxes.append(box)
+        shape.append(((right - left) / h, (y1 - y0) / h, max(widest_gap, 0.0) / h, j - i,
+                      cut_ink[i, 0], cut_ink[j - 1, 1]))
+
     for i in range(len(atoms)):
         x0, y0, x1, y1 = atoms.boxes[i]
         left, right = atoms.extent[i]
@@ -232,17 +243,24 @@ def candidate_spans(atoms: Atoms) -> Spans:
                 if widest_gap > MAX_GAP * h:
                     break
                 left, right = min(left, atoms.extent[j - 1, 0]), max(right, atoms.extent[j - 1, 1])
-                if right - left > MAX_WIDTH * h:
-                    break
                 nx0, ny0, nx1, ny1 = atoms.boxes[j - 1]
                 x0, y0, x1, y1 = min(x0, nx0), min(y0, ny0), max(x1, nx1), max(y1, ny1)
+                # Too wide both along the slant and upright: shearing widens a digit with a long horizontal
+                # stroke (a 2's base) as much as it narrows a slanted one.
+                if min(right - left, x1 - x0) > MAX_WIDTH * h:
+                    break
             if y1 - y0 >= MIN_HEIGHT * h:
-                index.append((i, j))
-                boxes.append((x0, y0, x1, y1))
-                shape.append(((right - left) / h, (y1 - y0) / h, max(widest_gap, 0.0) / h, j - i,
-                              cut_ink[i, 0], cut_ink[j - 1, 1]))
-    return Spans(np.array(index, np.int64).reshape(-1, 2), np.array(boxes, np.int64).reshape(-1, 4),
-                 np.array(shape, np.float64).reshape(-1, len(SHAPE)))
+                add(i, j, (x0, y0, x1, y1), left, right, widest_gap)
+    listed = set(index)
+    for c in np.unique(atoms.component):
+        pieces = np.flatnonzero(atoms.component == c)
+        i, j = int(pieces[0]), int(pieces[-1]) + 1
+        if len(pieces) > 1 and (i, j) not in listed:
+            box = tuple(atoms.boxes[i:j, :2].min(axis=0)) + tuple(atoms.boxes[i:j, 2:].max(axis=0))
+            add(i, j, box, atoms.extent[i:j, 0].min(), atoms.extent[i:j, 1].max(), 0.0)
+    order = np.lexsort(np.array(index, np.int64).reshape(-1, 2).T[::-1]) if index else np.zeros(0, np.int64)
+    return Spans(np.array(index, np.int64).reshape(-1, 2)[order], np.array(boxes, np.int64).reshape(-1, 4)[order],
+                 np.array(shape, np.float64).reshape(-1, len(SHAPE))[order])
 
 
 def render_span(ink: np.ndarray, atoms: Atoms, span: tuple[int, int], box: np.ndarray, pad: int = 2) -> np.ndarray:
