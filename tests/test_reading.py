@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import digitscope
 from digitscope.cli import app
 from digitscope.imageio import ImageError, ImageTooLargeError
-from digitscope.reading import Reader, synthetic
+from digitscope.reading import Reader, segment, synthetic
 from digitscope.reading.path import best_path
 from digitscope.reading.prior import SegmentPrior
 from digitscope.reading.reader import MAX_PIXELS
@@ -333,6 +333,36 @@ def test_bundled_reading_model_carries_a_number_rule(tmp_path, digits):
 
 
 # --- the segmentation prior
+
+
+@pytest.mark.parametrize("value, nth", [(2, 0), (2, 1), (5, 0), (7, 2)])
+def test_a_flat_digit_alone_is_one_digit_however_wide(reader, digits, value, nth):
+    """A digit written wide and low, alone on its row: the row's line height is its own height, so it is wider than
+    a digit of the row may be, and its seams cut it into pieces; the uncut digit must still be a candidate."""
+    image, boxes = write([digit(digits, value, nth)], gaps=[])
+    flat = np.array(Image.fromarray(image).resize((image.shape[1] * 2, image.shape[0] * 2 // 3),
+                                                  Image.Resampling.BILINEAR))
+    rows, cols = np.flatnonzero(flat.max(axis=1) > 40), np.flatnonzero(flat.max(axis=0) > 40)
+    assert np.ptp(cols) > segment.MAX_WIDTH * np.ptp(rows)
+    result = reader.read(255 - flat)
+    assert_reads(result, str(value))
+
+
+def test_candidates_measure_width_upright_as_well_as_along_the_slant():
+    """A 2's base, sheared along a strong slant, is wider than the digit stands: a span is too wide only when it
+    is too wide both ways."""
+    ink = np.zeros((40, 90), np.float32)
+    for x in (5, 70):  # two strokes leaning right, "/", half a pixel a row: the row's slant
+        for y in range(5, 35):
+            ink[y, x + (35 - y) // 2:x + (35 - y) // 2 + 4] = 255
+    ink[6:10, 30:50], ink[30:34, 42:62] = 255, 255  # bars, top-left and bottom-right: 32 px upright
+    atoms = segment.find_atoms(ink)
+    assert atoms.slant == pytest.approx(0.5)
+    bars = [int(np.flatnonzero((atoms.boxes[:, 0] == x0) & (atoms.boxes[:, 1] == y0))[0]) for x0, y0 in ((30, 6), (42, 30))]
+    upright = 62 - 30
+    along = atoms.extent[bars, 1].max() - atoms.extent[bars, 0].min()
+    assert upright <= segment.MAX_WIDTH * atoms.line_height < along
+    assert [min(bars), max(bars) + 1] in segment.candidate_spans(atoms).index.tolist()
 
 
 def test_prior_prefers_a_whole_digit_to_a_sliver_or_a_pair(reader):
