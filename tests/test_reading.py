@@ -193,6 +193,21 @@ def test_a_row_of_letters_is_no_number(reader):
         assert result["rejected"] and result["reason"] in ("not_a_digit", "uncertain"), (word, result)
 
 
+def test_a_scribble_is_no_number(reader):
+    # One tangled stroke, as drawn on the page: kept whole, it is a single candidate the classifier calls "not a
+    # digit", and the answer must say so rather than "a doubtful 6".
+    reasons = []
+    for seed in range(12):
+        points = np.cumsum(np.random.default_rng(seed).normal(0, 0.06, (80, 2)), axis=0)
+        points = 0.5 + 0.35 * points / np.abs(points).max()
+        image = Image.new("L", (400, 200), 255)
+        ImageDraw.Draw(image).line([(x * 400, y * 200) for x, y in points], fill=0, width=13, joint="curve")
+        result = reader.read(np.array(image))
+        assert result["rejected"], (seed, result)
+        reasons.append(result["reason"])
+    assert reasons.count("not_a_digit") >= 9, reasons
+
+
 def test_a_mark_left_unread_between_digits_makes_the_reading_refused(reader, digits):
     # The path skips a letter it cannot read as a digit; "35" from "3 M 5" would be a confident wrong number.
     font = ImageFont.truetype(FONT, 22)

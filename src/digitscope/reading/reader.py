@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError
+from ..labels import NOT_A_DIGIT
 from ..preprocess import MIN_INK_MASS, ink_map, ink_to_mnist
 from .path import best_path
 from .scene import clean_scene
@@ -229,8 +230,11 @@ class Reader:
         else:  # the number's rule; "not a digit" or a digit outside the charset more probable still refuses
             doubtful = confidence < self.number_threshold or bool((rows.argmax(axis=1) != answers).any())
         rejected = doubtful or length_missed or digit_left_unread
-        # Mostly doubtful readings are no number at all (a row of letters), not a number with a doubtful digit.
-        reason = ("not_a_digit" if unsure.sum() >= max(2, len(unsure) // 2 + 1) else "uncertain") if rejected else None
+        # No number at all, not a number with a doubtful digit: mostly doubtful readings (a row of letters), or
+        # mostly readings the classifier itself calls "not a digit" (one scribble, kept whole, is one such reading).
+        no_number = (unsure.sum() >= max(2, len(unsure) // 2 + 1)
+                     or 2 * (rows.argmax(axis=1) == NOT_A_DIGIT).sum() > len(rows))
+        reason = ("not_a_digit" if no_number else "uncertain") if rejected else None
         return _result(text, round(confidence, 6), rejected, reason, digits)
 
 
