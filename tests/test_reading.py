@@ -373,7 +373,8 @@ def test_candidates_measure_width_upright_as_well_as_along_the_slant():
     ink[6:10, 30:50], ink[30:34, 42:62] = 255, 255  # bars, top-left and bottom-right: 32 px upright
     atoms = segment.find_atoms(ink)
     assert atoms.slant == pytest.approx(0.5)
-    bars = [int(np.flatnonzero((atoms.boxes[:, 0] == x0) & (atoms.boxes[:, 1] == y0))[0]) for x0, y0 in ((30, 6), (42, 30))]
+    bars = [int(np.flatnonzero((atoms.boxes[:, 0] == x0) & (atoms.boxes[:, 1] == y0))[0])
+            for x0, y0 in ((30, 6), (42, 30))]
     upright = 62 - 30
     along = atoms.extent[bars, 1].max() - atoms.extent[bars, 0].min()
     assert upright <= segment.MAX_WIDTH * atoms.line_height < along
