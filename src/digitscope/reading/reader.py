@@ -215,7 +215,9 @@ class Reader:
         confidences = rows[np.arange(len(chosen)), answers]
         # A digit stands when the classifier's reject rule accepts it and nothing else (another digit, a
         # digit outside the charset, "not a digit") is more probable.
-        unsure = self.classifier.is_uncertain(rows) | (rows.argmax(axis=1) != answers)
+        likeliest = rows.argmax(axis=1)  # a digit, or NOT_A_DIGIT from an 11-class model
+        outranked = likeliest != answers
+        unsure = self.classifier.is_uncertain(rows) | outranked
         h, w = shape
         digits = []
         for e, digit, confidence in zip(chosen, answers, confidences, strict=True):
@@ -228,12 +230,12 @@ class Reader:
         if self.number_threshold is None:
             doubtful = bool(unsure.any())
         else:  # the number's rule; "not a digit" or a digit outside the charset more probable still refuses
-            doubtful = confidence < self.number_threshold or bool((rows.argmax(axis=1) != answers).any())
+            doubtful = confidence < self.number_threshold or bool(outranked.any())
         rejected = doubtful or length_missed or digit_left_unread
         # No number at all, not a number with a doubtful digit: mostly doubtful readings (a row of letters), or
         # mostly readings the classifier itself calls "not a digit" (one scribble, kept whole, is one such reading).
         no_number = (unsure.sum() >= max(2, len(unsure) // 2 + 1)
-                     or 2 * (rows.argmax(axis=1) == NOT_A_DIGIT).sum() > len(rows))
+                     or 2 * (likeliest == NOT_A_DIGIT).sum() > len(rows))
         reason = ("not_a_digit" if no_number else "uncertain") if rejected else None
         return _result(text, round(confidence, 6), rejected, reason, digits)
 
