@@ -84,3 +84,28 @@ def test_a_run_without_validation_must_say_it_keeps_the_last_epoch(tiny_dataset,
 def test_an_unknown_selection_rule_is_refused_before_training():
     with pytest.raises(ValueError, match="choose best, one-se, last"):
         TrainConfig(selection="bset")
+
+
+def test_distillation_imitates_the_teachers_only_where_they_are_right():
+    from digitscope.train import distilled_loss
+
+    logits = torch.zeros(2, 3, requires_grad=True)
+    teacher_probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    labels = torch.tensor([0, 2])  # the teachers read the first image right and the second wrong
+    distilled_loss(torch.zeros(()), logits, labels, teacher_probs, weight=1.0).backward()
+    # Cross-entropy to soft targets pulls the logits' softmax toward the teachers' probabilities, whole...
+    torch.testing.assert_close(logits.grad[0], torch.full((3,), 1 / 3) - teacher_probs[0])
+    assert logits.grad[1].abs().max() == 0  # ... and their mistake teaches nothing
+    own = torch.tensor(0.25)
+    torch.testing.assert_close(distilled_loss(own, logits, labels, teacher_probs, weight=0.0), own)
+
+
+def test_a_student_learns_beside_its_teacher_and_a_teacher_of_other_classes_is_refused(tiny_dataset, tmp_path):
+    train(TrainConfig(**FAST), tmp_path / "teacher", progress=False)
+    card = train(TrainConfig(**FAST, distill=str(tmp_path / "teacher")), tmp_path / "student", progress=False)
+    assert card["config"]["distill"] == str(tmp_path / "teacher")
+    test = digitscope.data.load("tiny:test")
+    assert (digitscope.load(tmp_path / "student").predict(test.images) == test.labels).mean() > 0.9
+    train(TrainConfig(**{**FAST, "epochs": 1, "classes": "0,1"}), tmp_path / "pair", progress=False)
+    with pytest.raises(ValueError, match="--distill .*pair: its digit network has 2 classes, this model 10"):
+        train(TrainConfig(**FAST, distill=str(tmp_path / "pair")), tmp_path / "refused", progress=False)

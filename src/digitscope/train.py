@@ -96,6 +96,8 @@ class TrainConfig:
     hard_weight: float = 3.0  # how many times as often a hard digit is drawn
     hard_augment: float = 1.5  # their augmentation amplitudes, as a multiple of the others'
     distractors: float = 0.0  # > 0: this share of the images are generated non-digits, class 10 'not a digit'
+    distill: str = ""  # saved models (comma-separated) whose mean probabilities are also learnt, where they are right
+    distill_weight: float = 0.5  # the share of the loss that imitates them
 
     def __post_init__(self):  # a misspelt rule fails here, not after the first epoch
         if self.selection not in SELECTION_RULES:
@@ -265,6 +267,38 @@ def append_distractors(cfg: TrainConfig, x_train: torch.Tensor, y_train: torch.T
             "excluded_letters": distractors.EXCLUDED,
             "generator_version": distractors.GENERATOR_VERSION, **made_for}
     return (*out, card)
+
+
+def load_teachers(spec: str, num_classes: int, device: torch.device) -> list[nn.Module]:
+    """The digit networks of the saved models in ``spec`` (comma-separated names or paths), frozen, for --distill."""
+    from safetensors.torch import load_file
+
+    from .classifier import resolve_model_path
+    from .models.gate import digit_reader_card, digit_reader_weights
+    from .saved import weights_path
+
+    teachers = []
+    for source in filter(None, (s.strip() for s in spec.split(","))):
+        path = resolve_model_path(source)
+        card = read_card(path)
+        part = digit_reader_card(card)
+        net = create_model(part["arch"], **part["arch_kwargs"])
+        net.load_state_dict(digit_reader_weights(load_file(str(weights_path(path))), card))
+        if part["arch_kwargs"].get("num_classes", 10) != num_classes:
+            raise ValueError(f"--distill {source}: its digit network has {part['arch_kwargs'].get('num_classes', 10)} "
+                             f"classes, this model {num_classes}")
+        teachers.append(net.to(device).eval().requires_grad_(False))
+    return teachers
+
+
+def distilled_loss(loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, teacher_probs: torch.Tensor,
+                   weight: float) -> torch.Tensor:
+    """(1 - weight) * loss + weight * cross-entropy to the teachers' probabilities, the latter only over the images
+    the teachers read right: their soft answers carry what they know (which digits look alike), their
+    mistakes nothing worth learning."""
+    right = teacher_probs.argmax(1) == y
+    imitation = -(teacher_probs * torch.log_softmax(logits, dim=1)).sum(1)
+    return (1 - weight) * loss + weight * (imitation * right).sum() / right.sum().clamp(min=1)
 
 
 def load_fitting_weights(model: nn.Module, source: str) -> None:
@@ -486,9 +520,13 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     if cfg.init:
         load_fitting_weights(model, cfg.init)
     frozen = freeze_layers(model, cfg.freeze, cfg.init)
+    teachers = load_teachers(cfg.distill, num_classes, device) if cfg.distill else []
+    if not 0 <= cfg.distill_weight <= 1:
+        raise ValueError(f"--distill-weight must be between 0 and 1, not {cfg.distill_weight}")
     channels_last = use_channels_last(precision, device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
+        teachers = [t.to(memory_format=torch.channels_last) for t in teachers]
     if ranks.distributed and device.type == "cuda":
         # BatchNorm statistics over the global batch, as in one process. SyncBatchNorm runs on GPUs only: on CPU
         # each rank normalises with its own slice's statistics, and DDP gives every rank rank 0's running ones.
@@ -554,7 +592,12 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                     x = x.contiguous(memory_format=torch.channels_last)
                 with autocast(precision, device):
                     logits = net(x).float()
+                    if teachers:
+                        with torch.no_grad():
+                            teacher_probs = torch.stack([t(x).float().softmax(1) for t in teachers]).mean(0)
                 loss = task.loss(logits, y)
+                if teachers:
+                    loss = distilled_loss(loss, logits, y, teacher_probs, cfg.distill_weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
