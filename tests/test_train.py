@@ -81,9 +81,11 @@ def test_a_run_without_validation_must_say_it_keeps_the_last_epoch(tiny_dataset,
         train(TrainConfig(**FAST, val_split="none", selection="last", patience=2), tmp_path / "run", progress=False)
 
 
-def test_an_unknown_selection_rule_is_refused_before_training():
+def test_an_unknown_selection_rule_or_a_distill_weight_outside_0_1_is_refused_before_training():
     with pytest.raises(ValueError, match="choose best, one-se, last"):
         TrainConfig(selection="bset")
+    with pytest.raises(ValueError, match="--distill-weight must be between 0 and 1, not 1.5"):
+        TrainConfig(distill_weight=1.5)
 
 
 def test_distillation_imitates_the_teachers_only_where_they_are_right():

@@ -102,6 +102,8 @@ class TrainConfig:
     def __post_init__(self):  # a misspelt rule fails here, not after the first epoch
         if self.selection not in SELECTION_RULES:
             raise ValueError(f"unknown selection rule {self.selection!r}; choose {', '.join(SELECTION_RULES)}")
+        if not 0 <= self.distill_weight <= 1:
+            raise ValueError(f"--distill-weight must be between 0 and 1, not {self.distill_weight}")
 
     @property
     def augment(self) -> AugmentConfig:
@@ -282,11 +284,11 @@ def load_teachers(spec: str, num_classes: int, device: torch.device) -> list[nn.
         path = resolve_model_path(source)
         card = read_card(path)
         part = digit_reader_card(card)
-        net = create_model(part["arch"], **part["arch_kwargs"])
-        net.load_state_dict(digit_reader_weights(load_file(str(weights_path(path))), card))
         if part["arch_kwargs"].get("num_classes", 10) != num_classes:
             raise ValueError(f"--distill {source}: its digit network has {part['arch_kwargs'].get('num_classes', 10)} "
                              f"classes, this model {num_classes}")
+        net = create_model(part["arch"], **part["arch_kwargs"])
+        net.load_state_dict(digit_reader_weights(load_file(str(weights_path(path))), card))
         teachers.append(net.to(device).eval().requires_grad_(False))
     return teachers
 
@@ -521,8 +523,6 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         load_fitting_weights(model, cfg.init)
     frozen = freeze_layers(model, cfg.freeze, cfg.init)
     teachers = load_teachers(cfg.distill, num_classes, device) if cfg.distill else []
-    if not 0 <= cfg.distill_weight <= 1:
-        raise ValueError(f"--distill-weight must be between 0 and 1, not {cfg.distill_weight}")
     channels_last = use_channels_last(precision, device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
