@@ -273,23 +273,17 @@ def append_distractors(cfg: TrainConfig, x_train: torch.Tensor, y_train: torch.T
 
 def load_teachers(spec: str, num_classes: int, device: torch.device) -> list[nn.Module]:
     """The digit networks of the saved models in ``spec`` (comma-separated names or paths), frozen, for --distill."""
-    from safetensors.torch import load_file
-
     from .classifier import resolve_model_path
-    from .models.gate import digit_reader_card, digit_reader_weights
-    from .saved import weights_path
+    from .models.gate import digit_reader, digit_reader_card
+    from .saved import load_model
 
     teachers = []
     for source in filter(None, (s.strip() for s in spec.split(","))):
-        path = resolve_model_path(source)
-        card = read_card(path)
-        part = digit_reader_card(card)
-        if part["arch_kwargs"].get("num_classes", 10) != num_classes:
-            raise ValueError(f"--distill {source}: its digit network has {part['arch_kwargs'].get('num_classes', 10)} "
-                             f"classes, this model {num_classes}")
-        net = create_model(part["arch"], **part["arch_kwargs"])
-        net.load_state_dict(digit_reader_weights(load_file(str(weights_path(path))), card))
-        teachers.append(net.to(device).eval().requires_grad_(False))
+        model, card = load_model(resolve_model_path(source))
+        classes = digit_reader_card(card)["arch_kwargs"].get("num_classes", 10)
+        if classes != num_classes:
+            raise ValueError(f"--distill {source}: its digit network has {classes} classes, this model {num_classes}")
+        teachers.append(digit_reader(model, card).to(device).requires_grad_(False))
     return teachers
 
 

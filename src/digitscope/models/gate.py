@@ -71,6 +71,11 @@ def digit_reader_card(card: dict) -> dict:
     return card["arch_kwargs"]["reader"] if card["arch"] == "gate" else card
 
 
+def digit_reader(model: nn.Module, card: dict) -> nn.Module:
+    """The network that tells a loaded saved model's digits apart."""
+    return model.reader if card["arch"] == "gate" else model
+
+
 def digit_reader_weights(tensors: dict[str, torch.Tensor], card: dict) -> dict[str, torch.Tensor]:
     """The weights of that network from a saved model's, named as in the network itself."""
     if card["arch"] != "gate":
