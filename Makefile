@@ -10,8 +10,10 @@ PORT ?= 8000
 
 setup: $(STAMP)
 
-# Reinstall only when the package metadata changes; the install is editable, so code edits need nothing.
-$(STAMP): pyproject.toml
+# Reinstall only when the package metadata or the system packages change; the install is editable, so code edits
+# need nothing. The Debian packages (fonts, Fashion-MNIST, chromium) come first: see scripts/system-packages.sh.
+$(STAMP): pyproject.toml scripts/system-packages.sh
+	scripts/system-packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"

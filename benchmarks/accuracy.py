@@ -14,7 +14,7 @@ import _report
 
 import digitscope
 from digitscope.analysis import evaluate
-from digitscope.train import build_parser, config_from_args, train_or_reuse
+from digitscope.training.loop import build_parser, config_from_args, train_or_reuse
 
 
 def train_and_test(preset: str, seeds: list[int], out: Path, extra: list[str] = ()) -> list[dict]:

@@ -30,7 +30,7 @@ from PIL import Image
 def write_files(root: Path, total: int, per_folder: int, strings: bool) -> list[Path]:
     """`total` PNG files in folders of `per_folder`; returns the folders."""
     import digitscope.data
-    from digitscope.reading import synthetic
+    from digitscope.data import synthetic
 
     test = digitscope.data.load("mnist:test")
     digits = test.images  # (10000, 28, 28) uint8

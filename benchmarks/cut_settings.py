@@ -23,8 +23,9 @@ import _report
 from read import five_digit_strings, score
 
 import digitscope
-from digitscope.reading import Reader, segment, synthetic
-from digitscope.reading.prior import fit_on_training_strings
+from digitscope.data import synthetic
+from digitscope.reading import Reader, segment
+from digitscope.reading.fitting import fit_prior_on_training_strings
 from digitscope.reading.reader import candidates
 
 KNOBS = ("CUT_WIDTH", "MAX_ATOMS", "CUTS_PER_HEIGHT", "SEAM_DRIFT")
@@ -63,7 +64,7 @@ def main() -> None:
         apply(setting)
         reader = Reader(classifier)
         if reader.prior_weight:  # the classifier weighs the prior: fit it to this setting's cuts
-            reader = Reader(classifier, prior=fit_on_training_strings(args.prior_strings))
+            reader = Reader(classifier, prior=fit_prior_on_training_strings(args.prior_strings))
         readers[setting] = reader
         exact[setting] = {name: score(readers[setting], strings)["exact"] for name, strings in sets.items()}
         # What each read costs grows with the candidates: each is rendered, brought to 28 x 28 and classified.

@@ -29,7 +29,7 @@ def run(processes: int, epochs: int, seed: int, out: Path) -> dict:
     recipe = ["--preset", "fast", "--epochs", str(epochs), "--seed", str(seed), "--no-progress", "--out", str(out)]
     launch = ["--distributed", "--nproc-per-node", str(processes)] if processes > 1 else []
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, cores // processes))}
-    subprocess.run([sys.executable, "-m", "digitscope.train", *launch, *recipe], env=env, check=True,
+    subprocess.run([sys.executable, "-m", "digitscope.training.loop", *launch, *recipe], env=env, check=True,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads((out / "model.json").read_text())
 

@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 import digitscope
-from digitscope.classifier import resolve_model_path
-from digitscope.saved import load_model
-from digitscope.train import evaluate_logits
+from digitscope.models.persist import load_model
+from digitscope.store.bundled import resolve_model_path
+from digitscope.training.loop import evaluate_logits
 
 
 def correct(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -27,11 +27,11 @@ from uncertainty import COVERAGE, risk_at_coverage
 
 import digitscope
 from digitscope import data
+from digitscope.inference.scores import digit_confidence
 from digitscope.labels import NOT_A_DIGIT
 from digitscope.uncertainty.calibration import calibrate_model
-from digitscope.uncertainty.gate import combine_gate
+from digitscope.uncertainty.not_a_digit import combine_gate
 from digitscope.uncertainty.reject import aurc
-from digitscope.uncertainty.scores import digit_confidence
 
 
 def speed(model, images: np.ndarray, passes: int) -> float:

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 import digitscope
-from digitscope.backends import OnnxBackend, TorchBackend
-from digitscope.classifier import resolve_model_path
-from digitscope.export import CALIBRATION_IMAGES, export_onnx, quantize_int8
+from digitscope.inference.backends import OnnxBackend, TorchBackend
+from digitscope.inference.export import CALIBRATION_IMAGES, export_onnx, quantize_int8
 from digitscope.models import create_model
-from digitscope.saved import load_model
+from digitscope.models.persist import load_model
+from digitscope.store.bundled import resolve_model_path
 
 
 def ensemble_of(paths: list[str]) -> torch.nn.Module:

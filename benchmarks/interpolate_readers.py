@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 import digitscope
-from digitscope.classifier import resolve_model_path
 from digitscope.labels import NOT_A_DIGIT
 from digitscope.models import create_model
 from digitscope.models.gate import digit_reader, digit_reader_card
-from digitscope.saved import load_model
+from digitscope.models.persist import load_model
+from digitscope.store.bundled import resolve_model_path
 
 
 def reader_weights(name: str) -> tuple[dict[str, torch.Tensor], dict]:

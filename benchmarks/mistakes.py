@@ -18,8 +18,8 @@ import _report
 
 import digitscope
 from digitscope.analysis import evaluate
-from digitscope.saved import read_card
-from digitscope.train import build_parser, config_from_args, train_or_reuse
+from digitscope.store.saved import read_card
+from digitscope.training.loop import build_parser, config_from_args, train_or_reuse
 from digitscope.uncertainty.calibration import calibrate_model
 
 # name -> (training options, decision at prediction); runs with the same options are trained once.

@@ -24,9 +24,10 @@ import _report
 import numpy as np
 
 import digitscope
-from digitscope.reading import Reader, synthetic
+from digitscope.boxes import box_iou
+from digitscope.data import synthetic
+from digitscope.reading import Reader
 from digitscope.reading import reader as reader_module
-from digitscope.reading.sequence import box_iou
 
 TARGETS = {"a": "≥ 99.0%", "b 1-5": "≥ 97%", "b 6-10": "≥ 93%", "c": "≥ 96%"}
 

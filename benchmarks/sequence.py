@@ -19,10 +19,12 @@ import numpy as np
 import torch
 
 import digitscope
-from digitscope.classifier import resolve_model_path
+from digitscope.boxes import box_iou
+from digitscope.models.persist import load_model
+from digitscope.models.seqnet import BLANK, SLOTS
 from digitscope.reading import Reader
-from digitscope.reading.sequence import BLANK, SLOTS, box_iou, read_sequences, split_targets
-from digitscope.saved import load_model
+from digitscope.reading.sequence_model import read_sequences, split_targets
+from digitscope.store.bundled import resolve_model_path
 
 
 def truth(labels: np.ndarray, size: tuple[int, int]) -> tuple[list[str], list[np.ndarray]]:

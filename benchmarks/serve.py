@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 import digitscope
-from digitscope.reading.synthetic import freeform_strings
+from digitscope.data.synthetic import freeform_strings
 from digitscope.serve.server import default_workers
 
 CANVAS = (800, 400)  # the page's pad

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import _report
 
-from digitscope.specialists import build_specialists, compare_specialists, specialist_config
+from digitscope.training.pair_specialists import build_specialists, compare_specialists, specialist_config
 
 
 def main() -> None:

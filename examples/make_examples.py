@@ -101,7 +101,7 @@ EXAMPLES: list[tuple[int, str, str, Callable[[np.ndarray], Image.Image], dict]] 
 def numbers(test) -> None:
     """Whole numbers for `digitscope read`: a house-number-like photo of 4217 and a handwritten 4217 with
     touching digits, both made by the Reader's own generators from MNIST test digits of those four classes."""
-    from digitscope.reading.synthetic import Handwriting, freeform_strings, house_number_scenes
+    from digitscope.data.synthetic import Handwriting, freeform_strings, house_number_scenes
 
     pool = np.isin(test.labels, [1, 2, 4, 7])
     images, labels = test.images[pool], test.labels[pool]

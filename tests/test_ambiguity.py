@@ -11,9 +11,9 @@ import digitscope
 from digitscope import data
 from digitscope.analysis.ambiguity import KINDS, find_ambiguous, rank
 from digitscope.cli import app
-from digitscope.data import registry
+from digitscope.data import catalog as registry
 from digitscope.models import create_model
-from digitscope.saved import save_model
+from digitscope.models.persist import save_model
 
 runner = CliRunner()
 

@@ -10,10 +10,10 @@ import digitscope
 from digitscope.analysis import evaluate
 from digitscope.cli import app
 from digitscope.imageio import read_image
+from digitscope.inference.scores import softmax
 from digitscope.preprocess import to_mnist
 from digitscope.uncertainty.calibration import adaptive_ece, calibration_report, fit_temperature
 from digitscope.uncertainty.reject import aurc, choose_threshold, risk_coverage
-from digitscope.uncertainty.scores import softmax
 
 
 def overconfident_toy(n=4000, seed=0):
@@ -65,7 +65,7 @@ def test_calibrating_on_the_test_set_is_refused(tiny_dataset):
 
 def test_a_final_fit_is_not_calibrated_on_images_it_trained_on(data_home, make_digits, tmp_path):
     from digitscope import data
-    from digitscope.train import TrainConfig, train
+    from digitscope.training.loop import TrainConfig, train
     from digitscope.uncertainty.calibration import calibrate_model
 
     train_images, val_images = make_digits(320, 1), make_digits(100, 2)

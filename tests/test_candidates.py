@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digitscope.data.candidates import label_candidates, string_candidates
+from digitscope.data import synthetic
 from digitscope.labels import NOT_A_DIGIT
-from digitscope.reading import synthetic
+from digitscope.reading.candidates import label_candidates, string_candidates
 from digitscope.reading.reader import candidates
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"

@@ -87,7 +87,7 @@ def test_models_lists_the_registry_and_the_bundled_model():
 
 
 def test_evaluate_prints_the_guide_keys(tiny_dataset, tmp_path):
-    from digitscope.train import TrainConfig, train
+    from digitscope.training.loop import TrainConfig, train
 
     train(TrainConfig(data="tiny", arch="quicknet", epochs=2, batch_size=32, lr=2e-2, precision="fp32",
                       rotate=0, scale=0, shift=0, shear=0), tmp_path / "m", progress=False)

@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from digitscope.cli import app
 from digitscope.costs import mean_cost, min_cost_decision, parse_cost
-from digitscope.losses import make_loss
-from digitscope.train import TrainConfig
+from digitscope.training.loop import TrainConfig
+from digitscope.training.losses import make_loss
 
 
 def test_numerical_loss_matches_a_hand_computed_value():

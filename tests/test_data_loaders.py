@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from digitscope.data import emnist, fashion, get_dataset, kannada, registry, svhn
+from digitscope.data import catalog as registry
+from digitscope.data import emnist, fashion, get_dataset, kannada, svhn
 from digitscope.data.cache import Arrays, DataUnavailableError
 from digitscope.data.idx import write_idx
 

@@ -9,11 +9,11 @@ from conftest import synthetic_digits
 import digitscope
 from digitscope import data
 from digitscope.analysis import evaluate
-from digitscope.classifier import DigitClassifier
 from digitscope.data import distractors
 from digitscope.data.distractors import EXCLUDED, HELD_OUT_FONTS, KINDS, NOT_A_DIGIT, TRAINING_FONTS
+from digitscope.inference.classifier import DigitClassifier
 from digitscope.preprocess import is_blank
-from digitscope.train import TrainConfig, train
+from digitscope.training.loop import TrainConfig, train
 
 TINY = dict(data="tiny", arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32",
             arch_kwargs={"width": 8}, rotate=0.0, scale=0.0, shift=0.0, shear=0.0, distractors=0.3)
@@ -210,7 +210,7 @@ def test_distractors_join_the_non_digits_a_dataset_has_of_its_own(data_home):
     cuts its fragments from the digits only."""
     import torch
 
-    from digitscope.train import append_distractors
+    from digitscope.training.loop import append_distractors
 
     digits = synthetic_digits(200, 0)
     x, y = torch.from_numpy(digits.images).unsqueeze(1), torch.from_numpy(digits.labels).clone()

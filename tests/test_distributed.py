@@ -9,11 +9,12 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from digitscope import data, distributed
-from digitscope.checkpoint import load_checkpoint
-from digitscope.distributed import Ranks, parameter_sha256
+from digitscope import data
 from digitscope.models import create_model
-from digitscope.train import TrainConfig, batch_per_rank, train
+from digitscope.store.checkpoint import load_checkpoint
+from digitscope.training import distributed
+from digitscope.training.distributed import Ranks, parameter_sha256
+from digitscope.training.loop import TrainConfig, batch_per_rank, train
 
 TINY = dict(data="tiny", arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32", ema_decay=0.9,
             arch_kwargs={"width": 8}, rotate=0.0, scale=0.0, shift=0.0, shear=0.0)

@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 import digitscope
 from digitscope.cli import app
-from digitscope.train import main as train_main
+from digitscope.training.loop import main as train_main
 
 TINY = ["--data", "tiny", "--arch", "quicknet", "--arch-kwargs", '{"width": 8}', "--epochs", "2", "--batch-size", "32",
         "--lr", "0.02", "--precision", "fp32", "--rotate", "0", "--scale", "0", "--shift", "0", "--shear", "0",

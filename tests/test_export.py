@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 import digitscope
 from digitscope.cli import app
-from digitscope.export import PARITY_TOLERANCE, export_onnx
+from digitscope.inference.export import PARITY_TOLERANCE, export_onnx
 from digitscope.models import create_model
+from digitscope.models.persist import save_model
 from digitscope.preprocess import to_mnist
-from digitscope.saved import save_model
 
 
 def digits() -> np.ndarray:
@@ -225,7 +225,7 @@ def test_a_saved_model_and_its_server_run_without_pytorch_after_its_first_load(d
 
 
 def test_a_compiled_graph_is_made_again_when_the_weights_change(data_home, ten_class_model):
-    from digitscope.saved import load_model
+    from digitscope.models.persist import load_model
 
     images = digits()
     before = digitscope.load(ten_class_model).predict_proba(images)

@@ -12,7 +12,7 @@ import digitscope
 from digitscope.cli import app
 from digitscope.labels import NOT_A_DIGIT
 from digitscope.models import create_model
-from digitscope.saved import save_model
+from digitscope.models.persist import save_model
 
 
 def saved(path, num_classes, seed, data="mnist"):
@@ -72,7 +72,7 @@ TINY = dict(data="tiny", arch="quicknet", arch_kwargs={"width": 8}, epochs=1, ba
 @pytest.fixture
 def reader_and_frozen_detector(tiny_dataset, tmp_path):
     """A tiny reader, and a detector trained from it with distractors and its first 3 layers frozen."""
-    from digitscope.train import TrainConfig, train
+    from digitscope.training.loop import TrainConfig, train
 
     train(TrainConfig(**TINY), tmp_path / "trained-reader", progress=False)
     train(TrainConfig(**TINY, seed=1, distractors=0.3, init=str(tmp_path / "trained-reader/model"), freeze=3),
@@ -82,8 +82,8 @@ def reader_and_frozen_detector(tiny_dataset, tmp_path):
 
 def test_a_detector_frozen_from_the_reader_shares_its_first_layers_in_the_gate(reader_and_frozen_detector,
                                                                                 tmp_path):
-    from digitscope.classifier import resolve_model_path
-    from digitscope.saved import load_model
+    from digitscope.models.persist import load_model
+    from digitscope.store.bundled import resolve_model_path
 
     reader, detector = reader_and_frozen_detector
     reader_net, detector_net = (load_model(resolve_model_path(p))[0] for p in (reader, detector))
@@ -116,7 +116,7 @@ def test_a_frozen_detector_fits_only_the_reader_it_was_frozen_from(reader_and_fr
 
 
 def test_freeze_needs_an_init_model_and_a_layer_count_that_fits(tiny_dataset, parts, tmp_path):
-    from digitscope.train import TrainConfig, train
+    from digitscope.training.loop import TrainConfig, train
 
     reader, _ = parts
     with pytest.raises(ValueError, match="name one with --init"):

@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from digitscope import data
-from digitscope.hard_examples import find_hard_examples, fold_of, read_hard_examples, sampling_weights
-from digitscope.train import TrainConfig, train
+from digitscope.training.hard_examples import find_hard_examples
+from digitscope.training.loop import TrainConfig, train
+from digitscope.training.sampling import fold_of, read_hard_examples, sampling_weights
 
 FAST = dict(arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32", arch_kwargs={"width": 8},
             rotate=0.0, scale=0.0, shift=0.0, shear=0.0)

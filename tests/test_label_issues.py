@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from digitscope import data
 from digitscope.analysis.label_issues import ensemble_proba, label_issue_report, rank_label_issues, trained_on
 from digitscope.cli import app
-from digitscope.data import registry
+from digitscope.data import catalog as registry
 
 runner = CliRunner()
 

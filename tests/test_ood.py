@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from digitscope.cli import app
 from digitscope.data import distractors
+from digitscope.inference.scores import digit_confidence
 from digitscope.uncertainty.ood import auroc_fpr95, fragments, make_ood_sets
-from digitscope.uncertainty.scores import digit_confidence
 
 
 def test_auroc_and_fpr95_on_hand_made_scores():

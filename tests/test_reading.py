@@ -11,12 +11,14 @@ from typer.testing import CliRunner
 
 import digitscope
 from digitscope.cli import app
+from digitscope.data import synthetic
 from digitscope.imageio import ImageError, ImageTooLargeError
-from digitscope.reading import Reader, segment, synthetic
+from digitscope.reading import Reader, segment
+from digitscope.reading.fitting import fit_rule
 from digitscope.reading.path import best_path
 from digitscope.reading.prior import SegmentPrior
 from digitscope.reading.reader import MAX_PIXELS
-from digitscope.reading.risk import fit_rule, threshold_for
+from digitscope.reading.risk import threshold_for
 
 # The first four digits of each class in mnist:test (never trained on), so the tests need no download.
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import digitscope
+from digitscope.inference.mc_dropout import mc_dropout_proba
 from digitscope.uncertainty import (
     SCORES,
     energy,
@@ -12,7 +13,6 @@ from digitscope.uncertainty import (
     member_disagreement,
     mutual_information,
 )
-from digitscope.uncertainty.mc_dropout import mc_dropout_proba
 
 
 def test_scores_on_hand_made_values():

@@ -8,11 +8,12 @@ import torch
 
 import digitscope
 from digitscope import data
-from digitscope.data import sequences
+from digitscope.boxes import box_iou
 from digitscope.models import create_model
-from digitscope.reading import sequence
-from digitscope.reading.sequence import BLANK, DIGIT_CLASSES, LENGTHS, OUTPUTS, SLOTS
-from digitscope.train import TrainConfig, train
+from digitscope.models.seqnet import BLANK, DIGIT_CLASSES, LENGTHS, OUTPUTS, SLOTS
+from digitscope.reading import sequence_model as sequence
+from digitscope.reading import sequence_sets as sequences
+from digitscope.training.loop import TrainConfig, train
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
 
@@ -65,7 +66,7 @@ def test_a_number_is_read_right_only_when_its_length_and_every_digit_are():
 def test_box_iou_on_hand_made_boxes():
     a = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10]], float)
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
-    np.testing.assert_allclose(sequence.box_iou(a, b), [1.0, 50 / 150, 0.0])
+    np.testing.assert_allclose(box_iou(a, b), [1.0, 50 / 150, 0.0])
 
 
 def test_the_sequence_datasets_hold_images_of_one_size_with_boxes_on_the_ink(small_sequence_sets):

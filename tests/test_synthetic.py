@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitscope.reading import synthetic
+from digitscope.data import synthetic
 
 # The first four digits of each class in mnist:test (indices in `index`), so the tests need no download.
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"

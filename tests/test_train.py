@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import load_file
 
 import digitscope
-from digitscope.train import TrainConfig, build_parser, config_from_args, train
+from digitscope.training.loop import TrainConfig, build_parser, config_from_args, train
 
 FAST = dict(data="tiny", arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32",
             arch_kwargs={"width": 8}, rotate=0.0, scale=0.0, shift=0.0, shear=0.0)  # bar position = class
@@ -89,7 +89,7 @@ def test_an_unknown_selection_rule_or_a_distill_weight_outside_0_1_is_refused_be
 
 
 def test_distillation_imitates_the_teachers_only_where_they_are_right():
-    from digitscope.train import distilled_loss
+    from digitscope.training.loop import distilled_loss
 
     logits = torch.zeros(2, 3, requires_grad=True)
     teacher_probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])

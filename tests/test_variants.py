@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from digitscope import data
 from digitscope.analysis.variants import cluster_variants
-from digitscope.classifier import load
 from digitscope.cli import app
+from digitscope.inference.classifier import load
 
 runner = CliRunner()
 

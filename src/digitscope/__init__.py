@@ -6,9 +6,8 @@
     digitscope.Reader().read(image)        # a whole number: text, confidence, a box on every digit
 """
 
-__version__ = "0.1.0"
-
-from .classifier import DigitClassifier, load  # noqa: E402
-from .reading import Reader  # noqa: E402
+from .inference.classifier import DigitClassifier, load
+from .reading import Reader
+from .version import __version__
 
 __all__ = ["DigitClassifier", "Reader", "__version__", "load"]

@@ -14,10 +14,10 @@ import numpy as np
 from PIL import Image
 
 from .. import data
-from ..classifier import load
+from ..inference.classifier import load
+from ..inference.mc_dropout import mc_dropout_proba
 from ..labels import NOT_A_DIGIT
 from ..uncertainty import entropy, margin, max_probability, member_disagreement, mutual_information
-from ..uncertainty.mc_dropout import mc_dropout_proba
 from .sheets import contact_sheet
 
 # kind -> (definition, what its score is)

@@ -10,10 +10,10 @@ from .metrics import classification_report
 
 def evaluate(model, spec: str = "mnist:test", figures: Path | None = None) -> dict:
     """``model``: anything with ``predict_proba(uint8 N x 28 x 28)``; ``spec``: 'dataset:split'."""
+    from ..inference.scores import digit_confidence
     from ..labels import NOT_A_DIGIT
     from ..uncertainty.calibration import calibration_report
     from ..uncertainty.reject import aurc
-    from ..uncertainty.scores import digit_confidence
 
     arrays = data.load(spec)
     probs = model.predict_proba(arrays.images)

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as datasets
-from ..classifier import load
+from ..inference.classifier import load
+from ..io import write_json
 from ..models import list_models
-from ..saved import write_json
-from ..train import PRESETS, TrainConfig, train_or_reuse
+from ..training.loop import PRESETS, TrainConfig, train_or_reuse
 from .metrics import classification_report
 
 METHODS = {  # name -> (label in the table, training options)

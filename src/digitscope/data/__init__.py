@@ -1,8 +1,9 @@
 """Datasets in one canonical form: uint8 images + int64 labels, checksummed and cached atomically."""
 
-from . import candidates, emnist, fashion, kannada, mnist, sequences, svhn
-from .cache import Arrays, DataUnavailableError, array_checksum, data_dir
-from .registry import (
+from ..io import data_dir
+from . import emnist, fashion, kannada, mnist, svhn
+from .cache import Arrays, DataUnavailableError, array_checksum
+from .catalog import (
     DatasetInfo,
     cache_path,
     describe_cache,
@@ -48,25 +49,6 @@ register(DatasetInfo(
     splits=emnist.SPLITS,
     fetch=emnist.fetch,
 ))
-for _name, _split, _what in (
-        ("mnist-sequences", sequences.mnist_sequences_split, "seed 003's sequences of 1-5 MNIST digits in 28x140"),
-        ("house-scenes", sequences.house_scenes_split, "house-number-like colour scenes of 1-5 MNIST digits, "
-                                                        "as ink maps in 48x144")):
-    register(DatasetInfo(
-        name=_name,
-        description=f"{_what}, targets for the sequence model: train 30k / val 2k / test 5k, from the MNIST "
-                    "split of the same name",
-        splits=sequences.SPLITS, fetch=sequences.fetch_all(_split), fetch_split=_split,
-        made_by=("reading", "preprocess.py", "data/sequences.py"),
-    ))
-register(DatasetInfo(
-    name="mnist-candidates",
-    description="MNIST digits plus the Reader's candidates cut from synthetic strings of them: 0-9 where a candidate "
-                "is one whole digit, 10 'not a digit' where it is none; from the MNIST split of the same name",
-    splits=candidates.SPLITS, fetch=candidates.fetch, fetch_split=candidates.candidates_split,
-    made_by=("reading", "preprocess.py", "data/candidates.py"),
-))
-
 __all__ = [
     "Arrays", "DataUnavailableError", "DatasetInfo", "array_checksum", "cache_path", "data_dir",
     "describe_cache", "fetch", "get_dataset", "list_datasets", "load", "parse_spec", "register",

@@ -35,10 +35,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
+from ..io import atomic_path, data_dir
 from ..labels import NOT_A_DIGIT
 from ..preprocess import to_mnist_batch
 from .augment import AugmentConfig, augment_batch
-from .cache import Arrays, DataUnavailableError, atomic_path, data_dir
+from .cache import Arrays, DataUnavailableError
 
 KINDS = ("letter", "scribble", "fragment", "half-digit", "noise", "blank")
 # The share of each kind in a generated set. Letters lead: they are the richest source of shapes that are

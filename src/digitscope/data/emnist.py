@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import Arrays, DataUnavailableError, atomic_path, data_dir, download_first
+from ..io import atomic_path, data_dir
+from .cache import Arrays, DataUnavailableError, download_first
 from .idx import read_idx
 
 URLS = [

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import Arrays, DataUnavailableError, data_dir, download_first
+from ..io import data_dir
+from .cache import Arrays, DataUnavailableError, download_first
 from .idx import read_idx
 
 MIRRORS = [

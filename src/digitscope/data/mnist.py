@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import Arrays, DataUnavailableError, data_dir, download_first, file_sha256
+from ..io import data_dir, file_sha256
+from .cache import Arrays, DataUnavailableError, download_first
 from .idx import read_idx
 
 MIRRORS = [

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import Arrays, DataUnavailableError, data_dir, download_first
+from ..io import data_dir
+from .cache import Arrays, DataUnavailableError, download_first
 
 BASE_URL = "http://ufldl.stanford.edu/housenumbers/"
 FILES = {  # split -> (file, published MD5)

@@ -24,7 +24,8 @@ import h5py
 import numpy as np
 from PIL import Image
 
-from .cache import DataUnavailableError, atomic_path, data_dir, download_first
+from ..io import atomic_path, data_dir
+from .cache import DataUnavailableError, download_first
 
 BASE_URL = "http://ufldl.stanford.edu/housenumbers/"
 SPLITS = ("train", "test", "extra")

@@ -7,7 +7,7 @@ that a span of that shape is one whole digit of that kind: a logistic model on t
 (``segment.SHAPE``: width, height, gaps, atoms, the ink its cuts cross) and on each digit's own width and
 height, fitted on strings of ``mnist:train`` digits of all three synthetic kinds:
 
-    python -m digitscope.reading.prior --strings 1500 --seed 0
+    digitscope fit prior --strings 1500 --seed 0 --out FILE
 
 It depends on the segmentation, not on the classifier (the class of a whole digit is its true label), so
 one prior serves every model; a classifier with a "not a digit" class adds its own answer on top.
@@ -15,7 +15,6 @@ one prior serves every model; a classifier with a "not a digit" class adds its o
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -61,7 +60,7 @@ class SegmentPrior:
         card = json.loads(Path(path).read_text())
         if card.get("shape") != list(SHAPE):
             raise ValueError(f"{path}: fitted on span features {card.get('shape')}, the segmentation now gives "
-                             f"{list(SHAPE)}; refit with `python -m digitscope.reading.prior`")
+                             f"{list(SHAPE)}; refit with `digitscope fit prior`")
         return cls(card["coef"], card["intercept"], card)
 
     def log_odds(self, shape: np.ndarray) -> np.ndarray:
@@ -72,77 +71,3 @@ class SegmentPrior:
         card = {**self.card, "shape": list(SHAPE), "coef": self.coef.round(6).tolist(),
                 "intercept": round(self.intercept, 6)}
         Path(path).write_text(json.dumps(card, indent=1) + "\n")
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(A, 4), (B, 4) boxes -> (A, B) intersection over union."""
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1)
-
-
-def training_rows(images, texts: list[str], boxes: list[np.ndarray],
-                  classifier) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The shape (E, len(SHAPE)), digit (E,) and wholeness (E,) of every candidate span of some strings: a span
-    that matches a true digit's box is a whole digit of its true label; any other span is not whole, read as
-    the classifier reads it."""
-    from .reader import candidates
-
-    shapes, digits, wholes = [], [], []
-    for image, text, truth in zip(images, texts, boxes, strict=True):
-        found = candidates(np.asarray(image))
-        if found is None:
-            continue
-        atoms, spans, canonical, factor = found
-        overlap = _iou(spans.boxes * factor, np.asarray(truth))  # (E, L)
-        whole = overlap.max(axis=1) >= WHOLE_IOU
-        digits.append(np.where(whole, np.array([int(c) for c in text])[overlap.argmax(axis=1)],
-                               classifier.predict_proba(canonical)[:, :10].argmax(axis=1)))
-        shapes.append(spans.shape)
-        wholes.append(whole)
-    return np.concatenate(shapes), np.concatenate(digits), np.concatenate(wholes)
-
-
-def fit(shapes: np.ndarray, digits: np.ndarray, wholes: np.ndarray, card: dict) -> SegmentPrior:
-    from sklearn.linear_model import LogisticRegression
-
-    features = design(shapes)[np.arange(len(shapes)), digits]  # (E, F)
-    model = LogisticRegression(C=1.0, max_iter=5000).fit(features, wholes)
-    return SegmentPrior(model.coef_[0], model.intercept_[0], card)
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description="Fit the segmentation prior on strings of mnist:train digits.")
-    p.add_argument("--strings", type=int, default=1500, help="strings of each kind")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=PRIOR_PATH)
-    args = p.parse_args()
-    prior = fit_on_training_strings(args.strings, args.seed)
-    prior.save(args.out)
-    print(f"{prior.card['spans']:,} spans, {prior.card['whole'] / prior.card['spans']:.1%} whole: prior written to "
-          f"{args.out}")
-
-
-def fit_on_training_strings(strings: int = 1500, seed: int = 0) -> SegmentPrior:
-    """The prior of the segmentation as it is now, fitted on ``strings`` strings of mnist:train digits of each kind."""
-    import digitscope
-
-    from . import synthetic
-
-    train = digitscope.data.load("mnist:train")
-    classifier = digitscope.load("default")
-    sets = [synthetic.mnist_sequences(train.images, train.labels, strings, seed),
-            synthetic.freeform_strings(train.images, train.labels, strings, seed + 1),
-            synthetic.house_number_scenes(train.images, train.labels, strings, seed + 2)]
-    rows = [training_rows(s.images, s.texts, s.boxes, classifier) for s in sets]
-    shapes, digits, wholes = (np.concatenate(column) for column in zip(*rows, strict=True))
-    card = {"fitted_on": f"mnist:train strings, {strings} of each kind, seed {seed}",
-            "command": f"python -m digitscope.reading.prior --strings {strings} --seed {seed}",
-            "spans": int(len(wholes)), "whole": int(wholes.sum())}
-    return fit(shapes, digits, wholes, card)
-
-
-if __name__ == "__main__":
-    main()

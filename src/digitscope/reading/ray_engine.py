@@ -38,7 +38,7 @@ class ReadBatches:
 
     def __init__(self, model: str, expect_length: int | None, charset: str | None, done: set[str],
                  max_risk: float | None = None):
-        from ..classifier import load
+        from ..inference.classifier import load
         from .reader import Reader
 
         self.reader = Reader(load(model), max_risk=max_risk)

@@ -36,7 +36,7 @@ from .path import best_path
 from .scene import clean_scene
 from .segment import Atoms, Spans, candidate_spans, find_atoms, render_span
 
-if TYPE_CHECKING:  # imported when a Reader is made: `python -m digitscope.reading.prior` must run it first
+if TYPE_CHECKING:  # imported when a Reader is made, so that fitting a prior (reading.fitting) can import the reader
     from .prior import SegmentPrior
 
 MIN_SIDE = 8  # fewer pixels than this across cannot show a digit
@@ -121,7 +121,7 @@ class Reader:
 
     def __init__(self, classifier=None, prior: SegmentPrior | None = None, max_risk: float | None = None):
         if classifier is None:
-            from ..classifier import load
+            from ..inference.classifier import load
 
             classifier = load("reading")
         if classifier.num_classes not in (10, 11):

@@ -19,10 +19,10 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from .. import __version__
-from ..classifier import DigitClassifier
 from ..imageio import ImageError, header_size
+from ..inference.classifier import DigitClassifier
 from ..preprocess import to_mnist
+from ..version import __version__
 from .errors import ApiError, image_error, install_error_handlers
 from .limits import MAX_IMAGES, BodyLimit
 from .schemas import (

@@ -17,8 +17,8 @@ from functools import partial
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from ..backends import resolve_backend, usable_cores
-from ..classifier import DigitClassifier
+from ..inference.backends import resolve_backend, usable_cores
+from ..inference.classifier import DigitClassifier
 
 # More workers than this gain little for one model and cost a model's memory each.
 MAX_DEFAULT_WORKERS = 4

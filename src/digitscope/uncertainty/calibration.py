@@ -106,10 +106,12 @@ def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: 
     on the calibrated confidences, and store both in its card: ``predict_proba`` and every prediction path
     apply them from then on."""
     from .. import data
-    from ..classifier import DigitClassifier, resolve_model_path
-    from ..saved import card_path, read_card, write_json
+    from ..inference.classifier import DigitClassifier
+    from ..inference.scores import digit_confidence, softmax
+    from ..io import write_json
+    from ..store.bundled import resolve_model_path
+    from ..store.saved import card_path, read_card
     from .reject import choose_threshold
-    from .scores import digit_confidence, softmax
 
     if spec.endswith(":test"):
         raise ValueError("calibrate on a validation split (e.g. mnist:val): the test set is never used to choose")

@@ -15,9 +15,9 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from .. import data
 from ..data import distractors
+from ..inference.scores import SCORES, digit_confidence
 from ..labels import NOT_A_DIGIT
 from ..preprocess import is_blank
-from .scores import SCORES, digit_confidence
 
 
 def fragments(images: np.ndarray) -> np.ndarray:

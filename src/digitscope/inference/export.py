@@ -10,12 +10,17 @@ import json
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..io import atomic_path
 from .backends import OnnxBackend, TorchBackend, onnxruntime_available
+
+if TYPE_CHECKING:
+    from .classifier import DigitClassifier
 
 INPUT_DTYPES = ("uint8", "float32")
 OPSET = 17
@@ -121,35 +126,31 @@ def quantize_int8(onnx_bytes: bytes, calibration: np.ndarray) -> bytes:
         return quantized.read_bytes()
 
 
-def export_model(name_or_path: str | Path, out: str | Path, input_dtype: str = "uint8", quantize: str = "none",
-                 calibration: str = "mnist:train", check_images: int = 256) -> dict:
-    """Export a bundled or saved model (single or ensemble) to ONNX at ``out``, after checking it against PyTorch.
+def export_model(classifier: DigitClassifier, out: str | Path, input_dtype: str = "uint8", quantize: str = "none",
+                 calibration: np.ndarray | None = None, calibration_name: str = "", check_images: int = 256) -> dict:
+    """Export a loaded classifier (single or ensemble, on the torch backend) to ONNX at ``out``, after checking it
+    against PyTorch.
 
     Plain graphs must give calibrated probabilities within PARITY_TOLERANCE of PyTorch's on ``check_images``
-    random digits. An int8 graph is calibrated on the first CALIBRATION_IMAGES digits of ``calibration`` and
-    must give PyTorch's answer on at least INT8_MIN_AGREEMENT of the next ``check_images`` of them."""
-    from .classifier import DigitClassifier
-    from .data.cache import atomic_path
-
+    random digits. An int8 graph is calibrated on the first CALIBRATION_IMAGES digits of ``calibration`` (uint8
+    N x 28 x 28 training digits, named ``calibration_name`` in the report) and must give PyTorch's answer on at
+    least INT8_MIN_AGREEMENT of the next ``check_images`` of them."""
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantize!r}; choose one of: {', '.join(QUANTIZATIONS)}")
     if not onnxruntime_available():
         raise ValueError("an export is checked with onnxruntime before it is written: pip install onnxruntime")
-    classifier = DigitClassifier.load(name_or_path, device=torch.device("cpu"), backend="torch")
     data = export_onnx(classifier.model, input_dtype, classifier.card)
-    report = {"model": str(name_or_path), "arch": classifier.card["arch"], "format": "onnx", "out": str(out),
+    report = {"arch": classifier.card["arch"], "format": "onnx", "out": str(out),
               "input": input_dtype, "opset": OPSET, "quantize": quantize}
     if quantize == "int8":
-        from . import data as datasets
-
-        digits = datasets.load(calibration).images[:CALIBRATION_IMAGES + check_images]
-        if len(digits) < CALIBRATION_IMAGES + check_images:
-            raise ValueError(f"{calibration} has {len(digits)} images; int8 calibration and its check need "
-                             f"{CALIBRATION_IMAGES + check_images}")
-        data = quantize_int8(data, digits[:CALIBRATION_IMAGES])
-        images = digits[CALIBRATION_IMAGES:]
-        report["calibration"] = f"{calibration}[:{CALIBRATION_IMAGES}]"
-        report["checked_on"] = f"{calibration}[{CALIBRATION_IMAGES}:{CALIBRATION_IMAGES + check_images}]"
+        if calibration is None or len(calibration) < CALIBRATION_IMAGES + check_images:
+            raise ValueError(f"{calibration_name or 'the calibration set'} has "
+                             f"{0 if calibration is None else len(calibration)} images; int8 calibration and its "
+                             f"check need {CALIBRATION_IMAGES + check_images}")
+        data = quantize_int8(data, calibration[:CALIBRATION_IMAGES])
+        images = calibration[CALIBRATION_IMAGES:CALIBRATION_IMAGES + check_images]
+        report["calibration"] = f"{calibration_name}[:{CALIBRATION_IMAGES}]"
+        report["checked_on"] = f"{calibration_name}[{CALIBRATION_IMAGES}:{CALIBRATION_IMAGES + check_images}]"
     else:
         images = np.random.default_rng(0).integers(0, 256, (check_images, 28, 28), dtype=np.uint8)
         report["checked_on"] = f"{check_images} random images"

@@ -11,12 +11,11 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .data.cache import atomic_path
+from ..io import atomic_path
+from ..version import __version__
 
 if TYPE_CHECKING:  # PyTorch is imported by what needs it: reading a card, or running a compiled graph, does not
     import torch
-    from torch import nn
 
 CARD_FORMAT = "digitscope-model/1"
 
@@ -46,23 +45,6 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
-def write_json(path: Path, obj: dict) -> None:
-    with atomic_path(Path(path)) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def save_model(stem: Path, model: nn.Module, card: dict) -> None:
-    """Write ``stem.safetensors`` and ``stem.json``; the card must name ``arch`` and ``arch_kwargs``."""
-    from .models import model_entry
-
-    for key in ("arch", "arch_kwargs"):
-        if key not in card:
-            raise ValueError(f"a model card needs {key!r}")
-    card = {"format": CARD_FORMAT, "reads": model_entry(card["arch"]).reads, **card}
-    save_tensors(weights_path(stem), model.state_dict())
-    write_json(card_path(stem), card)
-
-
 def read_card(stem: Path) -> dict:
     path = card_path(stem)
     if not path.exists():
@@ -74,22 +56,7 @@ def read_card(stem: Path) -> dict:
 
 
 def model_reads(card: dict) -> str:
-    """What the model reads ('digit', 'sequence'), as its card says; cards written before they said it are
-    answered by the registry."""
-    if "reads" in card:
-        return card["reads"]
-    from .models import model_entry
-
-    return model_entry(card["arch"]).reads
-
-
-def load_model(stem: Path) -> tuple[nn.Module, dict]:
-    """Rebuild the architecture named in the card and load its weights; returns (model in eval mode, card)."""
-    from safetensors.torch import load_file
-
-    from .models import create_model
-
-    card = read_card(stem)
-    model = create_model(card["arch"], **card["arch_kwargs"])
-    model.load_state_dict(load_file(str(weights_path(stem))))
-    return model.eval(), card
+    """What the model reads ('digit', 'sequence'), as its card says. Cards written before they said it are older
+    than every sequence architecture but one, ``seqnet``; reading it here keeps PyTorch and the architectures
+    unimported for a model that runs from its compiled graph."""
+    return card.get("reads") or ("sequence" if card["arch"] == "seqnet" else "digit")

@@ -11,31 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
 
-from . import data as datasets
-from .classifier import DigitClassifier
-from .saved import save_tensors
-
-FORMAT = "digitscope-hard-examples/1"
-FOLD_SEED = 20240501  # fixed, so that every fold model of a run agrees on which digits are in which fold
-
-
-def fold_of(n: int, folds: int) -> torch.Tensor:
-    """(n,) fold number of each training index: a fixed random partition into ``folds`` equal parts."""
-    generator = torch.Generator().manual_seed(FOLD_SEED)
-    return torch.randperm(n, generator=generator) % folds
+from .. import data as datasets
+from ..inference.classifier import DigitClassifier
+from ..store.saved import save_tensors
+from .sampling import FORMAT, fold_of
 
 
 def find_hard_examples(base_config, out: Path, folds: int = 5, progress: bool = False) -> dict:
     """Train ``folds`` models from ``base_config`` (a TrainConfig), each holding one fold out, and write
     ``out`` (safetensors): the out-of-fold probability of the true label for every training digit."""
-    from .train import train  # the loop imports this module for fold_of
+    from .loop import train
 
     if folds < 2:
         raise ValueError(f"--folds must be at least 2, not {folds}")
@@ -61,31 +53,20 @@ def find_hard_examples(base_config, out: Path, folds: int = 5, progress: bool = 
                         for i in order[:10]]}
 
 
-def read_hard_examples(path: Path, expected_checksum: str, n: int) -> torch.Tensor:
-    """(n,) out-of-fold true-label probabilities, refusing a file made for other training data."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"--hard-examples: no file at {path}; make one with `digitscope hard-examples`")
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata() or {}
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a hard-examples file (format {meta.get('format')!r})")
-        if meta.get("data_checksum") != expected_checksum:
-            raise ValueError(f"{path} was made for other training data ({meta.get('data')}); make it again")
-        scores = f.get_tensor("true_label_probability")
-    if len(scores) < n:
-        raise ValueError(f"{path} scores {len(scores)} digits but the training set has {n}")
-    return scores[:n]
+def hard_examples_main(argv: list[str]) -> int:
+    """`digitscope hard-examples --out FILE [--folds 5] [training options of the fold models]`."""
+    from .loop import build_parser, config_from_args
 
-
-def sampling_weights(true_prob: torch.Tensor, fraction: float, weight: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weights, is_hard): the ``fraction`` of digits with the lowest true-label probability are drawn
-    ``weight`` times as often as the others."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"--hard-fraction must be between 0 and 1, not {fraction}")
-    if weight < 1:
-        raise ValueError(f"--hard-weight must be at least 1, not {weight}")
-    k = max(1, round(fraction * len(true_prob)))
-    is_hard = torch.zeros(len(true_prob), dtype=torch.bool)
-    is_hard[torch.argsort(true_prob)[:k]] = True
-    return torch.where(is_hard, weight, 1.0), is_hard
+    parser = build_parser()
+    parser.prog, parser.description = "digitscope hard-examples", (
+        "Score every training digit with fold models that never saw it; --out is the file `train "
+        "--hard-examples` reads. Default fold models: the fast preset, 3 epochs, 5 folds.")
+    args = parser.parse_args(argv)
+    if args.preset is None:
+        args.preset = "fast"
+        args.epochs = args.epochs or 3
+    cfg = config_from_args(args)
+    summary = find_hard_examples(cfg, Path(args.out), folds=args.folds or 5,
+                                 progress=not args.no_progress and sys.stderr.isatty())
+    print(json.dumps(summary, indent=2))
+    return 0

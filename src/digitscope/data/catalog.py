@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import Arrays, data_dir, load_arrays, save_arrays, source_digest
+from ..io import data_dir, source_digest
+from .cache import Arrays, load_arrays, save_arrays
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .costs import parse_cost
+from ..costs import parse_cost
 
 LOSSES = ("ce", "numerical", "cost")
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..classifier import resolve_model_path
 from ..labels import NOT_A_DIGIT
 from ..models import count_parameters, create_model
-from ..saved import code_version, load_model, save_model
+from ..models.persist import load_model, save_model
+from ..store.bundled import resolve_model_path
+from ..store.saved import code_version
 
 
 def combine_gate(reader_path: str | Path, detector_path: str | Path, out: Path, command: str = "") -> dict:

@@ -35,16 +35,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from . import data as datasets
+from .. import data as datasets
+from ..data import distractors
+from ..data.augment import AugmentConfig, augment_batch
+from ..io import write_json
+from ..models import count_parameters, create_model
+from ..models.persist import save_model
+from ..runtime import autocast, default_device, resolve_precision, use_channels_last
+from ..store.checkpoint import load_checkpoint, save_checkpoint
+from ..store.saved import code_version, read_card
 from . import distributed
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data import distractors
-from .data.augment import AugmentConfig, augment_batch
-from .hard_examples import fold_of, read_hard_examples, sampling_weights
 from .losses import make_loss
-from .models import count_parameters, create_model
-from .runtime import autocast, default_device, resolve_precision, use_channels_last
-from .saved import code_version, read_card, save_model, write_json
+from .sampling import fold_of, read_hard_examples, sampling_weights
 
 SELECTION_RULES = ("best", "one-se", "last")  # see is_selected
 NO_VALIDATION = "none"  # --val-split none: a final fit (check_final_fit)
@@ -273,9 +275,9 @@ def append_distractors(cfg: TrainConfig, x_train: torch.Tensor, y_train: torch.T
 
 def load_teachers(spec: str, num_classes: int, device: torch.device) -> list[nn.Module]:
     """The digit networks of the saved models in ``spec`` (comma-separated names or paths), frozen, for --distill."""
-    from .classifier import resolve_model_path
-    from .models.gate import digit_reader, digit_reader_card
-    from .saved import load_model
+    from ..models.gate import digit_reader, digit_reader_card
+    from ..models.persist import load_model
+    from ..store.bundled import resolve_model_path
 
     teachers = []
     for source in filter(None, (s.strip() for s in spec.split(","))):
@@ -303,9 +305,9 @@ def load_fitting_weights(model: nn.Module, source: str) -> None:
     bundled default) they come from its digit reader."""
     from safetensors.torch import load_file
 
-    from .classifier import resolve_model_path
-    from .models.gate import digit_reader_weights
-    from .saved import weights_path
+    from ..models.gate import digit_reader_weights
+    from ..store.bundled import resolve_model_path
+    from ..store.saved import weights_path
 
     path = resolve_model_path(source)
     saved = digit_reader_weights(load_file(str(weights_path(path))), read_card(path))
@@ -334,7 +336,7 @@ def task_for(cfg: TrainConfig, y_train: torch.Tensor, y_val: torch.Tensor | None
     if y_train.ndim == 1:
         num_classes = int(y_train.max() if y_val is None else max(y_train.max(), y_val.max())) + 1
         return Task(num_classes, make_loss(cfg, num_classes), lambda z, y: z.argmax(1) == y, F.cross_entropy)
-    from .reading import sequence
+    from ..reading import sequence_model as sequence
 
     return Task(sequence.DIGIT_CLASSES, sequence.sequence_loss, sequence.sequence_correct, sequence.sequence_loss)
 
@@ -714,7 +716,7 @@ def train_ensemble(cfg: TrainConfig, args: argparse.Namespace, argv: list[str]) 
     OUT/model. With 4 or more cores, members run as separate processes, one per pair of cores (each with its
     share of the threads); with fewer, or under torchrun (each member then data parallel), one after another in
     this process."""
-    from .uncertainty.ensemble import combine_members
+    from ..uncertainty.deep_ensemble import combine_members
 
     n, out = args.ensemble, Path(args.out)
     if n < 2:
@@ -740,7 +742,7 @@ def train_ensemble(cfg: TrainConfig, args: argparse.Namespace, argv: list[str]) 
 
 
 def _train_members_in_parallel(argv: list[str], members: list[int], parallel: int, threads: int) -> None:
-    pending = [[sys.executable, "-m", "digitscope.train", *argv, "--member", str(k)] for k in members]
+    pending = [[sys.executable, "-m", "digitscope.training.loop", *argv, "--member", str(k)] for k in members]
     running: list[subprocess.Popen] = []
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     while pending or running:
@@ -751,25 +753,6 @@ def _train_members_in_parallel(argv: list[str], members: list[int], parallel: in
             for p in running:
                 p.terminate()
             raise ValueError(f"member training failed: {' '.join(done.args)}")
-
-
-def hard_examples_main(argv: list[str]) -> int:
-    """`digitscope hard-examples --out FILE [--folds 5] [training options of the fold models]`."""
-    from .hard_examples import find_hard_examples
-
-    parser = build_parser()
-    parser.prog, parser.description = "digitscope hard-examples", (
-        "Score every training digit with fold models that never saw it; --out is the file `train "
-        "--hard-examples` reads. Default fold models: the fast preset, 3 epochs, 5 folds.")
-    args = parser.parse_args(argv)
-    if args.preset is None:
-        args.preset = "fast"
-        args.epochs = args.epochs or 3
-    cfg = config_from_args(args)
-    summary = find_hard_examples(cfg, Path(args.out), folds=args.folds or 5,
-                                 progress=not args.no_progress and sys.stderr.isatty())
-    print(json.dumps(summary, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

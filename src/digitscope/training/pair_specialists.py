@@ -19,15 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data as datasets
-from .analysis.metrics import confusion_matrix
-from .analysis.pairs import compare_on_pairs, confused_pairs, soft_confusion
-from .classifier import DigitClassifier, load
-from .models import count_parameters, create_model
-from .models.gate import digit_reader_card
-from .models.specialists import SpecialistBundle, route
-from .saved import code_version, save_model
-from .train import PRESETS, TrainConfig, train_or_reuse, training_splits, validation_spec
+from .. import data as datasets
+from ..analysis.metrics import confusion_matrix
+from ..analysis.pairs import compare_on_pairs, confused_pairs, soft_confusion
+from ..inference.classifier import DigitClassifier, load
+from ..models import count_parameters, create_model
+from ..models.gate import digit_reader_card
+from ..models.persist import save_model
+from ..models.specialists import SpecialistBundle, route
+from ..store.saved import code_version
+from .loop import PRESETS, TrainConfig, train_or_reuse, training_splits, validation_spec
 
 
 def specialist_config(generalist: str | Path, preset: str = "flagship", scratch: bool = False,

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.cache import Arrays
 from ..labels import NOT_A_DIGIT
-from .cache import Arrays
 
 SPLITS = ("train", "val", "test")
 # Strings per layout; a string gives about two candidates per digit, two thirds of them whole digits.
@@ -40,7 +40,7 @@ def label_candidates(span_boxes: np.ndarray, digit_boxes: np.ndarray) -> np.ndar
     every digit), -1 in between. Also -1: a span that holds one whole digit and nothing of another (a digit
     joined to an edge of the scene, a blot of noise), which is the digit with something beside it, not a mis-cut.
     And -2, whatever its IoU: a span that holds most of two digits (a 4 with the narrow 1 that touches it), a merge."""
-    from ..reading.sequence import box_iou
+    from ..boxes import box_iou
 
     spans, digits = span_boxes[:, None, :].astype(float), digit_boxes[None, :, :].astype(float)
     iou = box_iou(spans, digits)  # (E, L)
@@ -56,7 +56,7 @@ def label_candidates(span_boxes: np.ndarray, digit_boxes: np.ndarray) -> np.ndar
 
 def string_candidates(images, texts: list[str], boxes: list[np.ndarray]) -> Arrays:
     """The labelled candidates of many strings (``reading.synthetic.DigitStrings``' fields)."""
-    from ..reading.reader import candidates
+    from .reader import candidates
 
     crops, labels = [], []
     for image, text, digit_boxes in zip(images, texts, boxes, strict=True):
@@ -73,8 +73,8 @@ def string_candidates(images, texts: list[str], boxes: list[np.ndarray]) -> Arra
 
 
 def candidates_split(split: str) -> Arrays:
-    from ..reading import synthetic
-    from .registry import load
+    from ..data import synthetic
+    from ..data.catalog import load
 
     digits = load(f"mnist:{split}")
     counts, seed = STRINGS[split], SEEDS[split]

@@ -21,15 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-SLOTS = 5
-BLANK = 10
-DIGIT_CLASSES = BLANK + 1
-LENGTHS = SLOTS + 1  # 0..5
-TARGETS = 1 + SLOTS + 4 * SLOTS
-OUTPUTS = LENGTHS + SLOTS * DIGIT_CLASSES + 4 * SLOTS
-BOX_SCALE = 1000  # box targets are stored in thousandths of the image size
-# The box term is small beside six cross-entropies; seed 003 found its localisation poor until it weighed more.
-BOX_WEIGHT = 5.0
+from ..models.seqnet import BLANK, BOX_SCALE, BOX_WEIGHT, DIGIT_CLASSES, LENGTHS, OUTPUTS, SLOTS, TARGETS
 
 
 @dataclass(frozen=True)
@@ -97,15 +89,6 @@ def targets(texts: list[str], boxes: list[np.ndarray], size: tuple[int, int]) ->
     return out
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of boxes (..., 4) x0, y0, x1, y1, elementwise."""
-    ix = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    iy = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = ix * iy
-    union = np.prod(a[..., 2:] - a[..., :2], -1) + np.prod(b[..., 2:] - b[..., :2], -1) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
 def letterbox(ink: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Scale an (H, W) ink map to fit ``size`` (aspect ratio kept), centred on black; boxes (L, 4) follow.
 
@@ -135,9 +118,9 @@ def read_sequences(model: torch.nn.Module, images: np.ndarray, batch_size: int =
 
 def load_sequence_model(name_or_path) -> torch.nn.Module:
     """A saved sequence model (``digitscope train --preset sequence``), ready for ``read_sequences``."""
-    from ..classifier import resolve_model_path
     from ..models import model_entry
-    from ..saved import load_model
+    from ..models.persist import load_model
+    from ..store.bundled import resolve_model_path
 
     model, card = load_model(resolve_model_path(name_or_path))
     if model_entry(card["arch"]).reads != "sequence":

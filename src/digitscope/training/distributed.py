@@ -167,7 +167,7 @@ def launch(argv: list[str], nproc_per_node: int | None, nnodes: str, rdzv_endpoi
         # torchrun would give each process one thread; share the cores out instead
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // n))
     try:
-        run(get_args_parser().parse_args([*options, "-m", "digitscope.train", *argv]))
+        run(get_args_parser().parse_args([*options, "-m", "digitscope.training.loop", *argv]))
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
         print(f"error: distributed training failed: rank {rank} exited with code {failure.exitcode} "

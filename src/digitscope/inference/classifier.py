@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import softmax
 
+from ..costs import min_cost_decision, parse_cost
+from ..labels import NOT_A_DIGIT
+from ..store.bundled import resolve_model_path
+from ..store.saved import card_path, model_reads, read_card, weights_path
 from .backends import (
     PREDICT_BATCH,
     Backend,
@@ -30,33 +34,13 @@ from .backends import (
     default_device_type,
     resolve_backend,
 )
-from .costs import min_cost_decision, parse_cost
-from .labels import NOT_A_DIGIT
-from .saved import card_path, model_reads, read_card, weights_path
+from .forward import as_batch
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 DECISIONS = ("argmax", "min-cost")
-BUNDLED = ("default", "reading")  # single digits; digits as the Reader cuts them out of a number
-
-
-def resolve_model_path(name_or_path: str | Path | None) -> Path:
-    """A bundled name ('default') or a path: NAME.safetensors, NAME.json, NAME, or a training folder."""
-    if name_or_path is None or str(name_or_path) in BUNDLED:
-        return WEIGHTS_DIR / (str(name_or_path or "default"))
-    path = Path(name_or_path)
-    if path.is_dir():
-        path = path / "model"
-    if path.suffix in (".safetensors", ".json"):
-        path = path.with_suffix("")
-    if not path.with_suffix(".json").exists():
-        raise FileNotFoundError(
-            f"no model at {name_or_path}: give a bundled name ({', '.join(BUNDLED)}), a training folder, "
-            "or the path of a saved NAME.safetensors with its NAME.json card")
-    return path
 
 
 @dataclass
@@ -109,7 +93,7 @@ class DigitClassifier:
         if self.decision == "min-cost" and self.cost is None:
             raise ValueError("--decision min-cost needs a cost matrix: --cost numeric, --cost '1->7=5' or a file")
         if mc_samples:
-            from .uncertainty.mc_dropout import has_dropout
+            from .mc_dropout import has_dropout
 
             if mc_samples < 2 or not has_dropout(self.model):
                 raise ValueError(f"--mc-samples needs a model with dropout and at least 2 samples "
@@ -124,19 +108,19 @@ class DigitClassifier:
         if model_reads(card) != "digit":
             raise ValueError(f"{name_or_path} is a {card['arch']} model, which reads a whole number from an image of "
                              "the size it was trained on, not one digit: load it with "
-                             "digitscope.reading.sequence.load_sequence_model")
+                             "digitscope.reading.sequence_model.load_sequence_model")
         return cls(None, card, device, mc_samples, decision, cost, backend, threads, saved=saved)
 
     @cached_property
     def device(self) -> torch.device:
-        from .runtime import default_device
+        from ..runtime import default_device
 
         return self._device or default_device()
 
     @cached_property
     def model(self) -> nn.Module:
         """The PyTorch network, in eval mode on ``device``; for a saved model, loaded on first use."""
-        from .saved import load_model
+        from ..models.persist import load_model
 
         network = self._network if self._network is not None else load_model(self.saved)[0]
         return network.to(self.device).eval()
@@ -172,14 +156,14 @@ class DigitClassifier:
 
     def logits(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(N, K) float32 logits for uint8 images (N, 28, 28) or a single (28, 28) image, from the backend."""
-        x = _as_batch(images)
+        x = as_batch(images)
         return self.backend.logits(x, batch_size) if len(x) else np.zeros((0, self.num_classes), np.float32)
 
     @property
     def digit_network(self) -> nn.Module:
         """The network that tells the digits apart: the model, or a gate's reader (a gate's digits are its
         reader's, so are its features)."""
-        from .models.gate import NotADigitGate
+        from ..models.gate import NotADigitGate
 
         return self.model.reader if isinstance(self.model, NotADigitGate) else self.model
 
@@ -193,7 +177,7 @@ class DigitClassifier:
         if not (isinstance(net, nn.Sequential) and isinstance(net[-1], nn.Linear)):
             raise ValueError(f"{self.card.get('arch')!r} does not end in a Linear classifier: no embedding to give")
         body = net[:-1]
-        x = _as_batch(images)
+        x = as_batch(images)
         with torch.no_grad():
             out = [body(torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255))
                    .float().flatten(1).cpu() for i in range(0, len(x), batch_size)]
@@ -208,14 +192,14 @@ class DigitClassifier:
         """(S, N, K) probabilities of each ensemble member, or of each MC dropout pass (``mc_samples``)."""
         import torch
 
-        from .models.ensemble import Ensemble
-        from .uncertainty.mc_dropout import mc_dropout_proba
+        from ..models.ensemble import Ensemble
+        from .mc_dropout import mc_dropout_proba
 
         if self.mc_samples:
             return mc_dropout_proba(self, images, self.mc_samples)
         if not isinstance(self.model, Ensemble):
             raise ValueError("member probabilities need an ensemble model or MC dropout samples (--mc-samples N)")
-        x = _as_batch(images)
+        x = as_batch(images)
         with torch.no_grad():
             parts = [self.model.member_probabilities(
                 torch.from_numpy(x[i:i + batch_size]).to(self.device).unsqueeze(1).float().div_(255)).cpu()
@@ -240,7 +224,7 @@ class DigitClassifier:
         """(N,) True where the card's reject rule (`digitscope calibrate`) refuses to answer: the one place
         that decides "not sure", on the (N, K) probabilities' digit confidence (``scores.digit_confidence``).
         Without a rule nothing is refused."""
-        from .uncertainty.scores import digit_confidence
+        from .scores import digit_confidence
 
         rule = self.card.get("reject")
         if not rule:
@@ -275,9 +259,9 @@ class DigitClassifier:
         that decides the digit, its confidence and whether to refuse (blank, or the "not a digit" class
         winning: not_a_digit; below the reject threshold: uncertain), with the best digit guess still given for
         people to see. ``confidence`` is that digit's probability."""
-        from .preprocess import is_blank
+        from ..preprocess import is_blank
 
-        canonical = _as_batch(canonical)
+        canonical = as_batch(canonical)
         results = [Prediction(name, None, None, None, True, "not_a_digit") for name in names]
         inked = np.flatnonzero(~is_blank(canonical))
         if len(inked):
@@ -295,8 +279,8 @@ class DigitClassifier:
 
     def predict_files(self, paths: list[str | Path]) -> list[Prediction]:
         """Read, preprocess and classify each file; a file that fails gets an error entry, the rest go on."""
-        from .imageio import read_images
-        from .preprocess import to_mnist
+        from ..imageio import read_images
+        from ..preprocess import to_mnist
 
         results: list[Prediction | None] = []
         digits, where = [], []
@@ -312,17 +296,6 @@ class DigitClassifier:
                                     strict=True):
                 results[slot] = answer
         return results
-
-
-def _as_batch(images: np.ndarray) -> np.ndarray:
-    x = np.asarray(images)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise ValueError(f"images must be uint8 N x 28 x 28 (MNIST style), got shape {x.shape}")
-    if x.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 (0-255, white ink on black), got {x.dtype}")
-    return np.ascontiguousarray(x)
 
 
 def load(name_or_path: str | Path | None = None, mc_samples: int = 0, decision: str | None = None,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..classifier import resolve_model_path
 from ..models import count_parameters, create_model
-from ..saved import code_version, load_model, save_model
+from ..models.persist import load_model, save_model
+from ..store.bundled import resolve_model_path
+from ..store.saved import code_version
 
 
 def combine_members(member_paths: list[str | Path], out: Path, command: str = "") -> dict:

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..reading.sequence import DIGIT_CLASSES, OUTPUTS
 from .registry import register_model
 from .zoo import Standardize, conv_bn
+
+# The output layout, shared with reading.sequence_model (targets, loss, decoding).
+SLOTS = 5
+BLANK = 10
+DIGIT_CLASSES = BLANK + 1
+LENGTHS = SLOTS + 1  # 0..5
+TARGETS = 1 + SLOTS + 4 * SLOTS
+OUTPUTS = LENGTHS + SLOTS * DIGIT_CLASSES + 4 * SLOTS
+BOX_SCALE = 1000  # box targets are stored in thousandths of the image size
+# The box term is small beside six cross-entropies; seed 003 found its localisation poor until it weighed more.
+BOX_WEIGHT = 5.0
 
 
 @register_model("seed 003's multi-digit reader: a CNN over a fixed-size image of 1-5 digits with heads for the "

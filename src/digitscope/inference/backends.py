@@ -31,7 +31,7 @@ BACKENDS = ("auto", "torch", "onnxruntime")
 PREDICT_BATCH = 256
 # A compiled graph is valid for these weights, this card, and this code: a change to an architecture's
 # forward pass or to the exporter makes a new graph, not a stale one.
-COMPILED_FROM = ("models", "export.py")
+COMPILED_FROM = ("models", "inference/export.py")
 
 
 class Backend(Protocol):
@@ -112,7 +112,7 @@ def default_device_type() -> str:
     CUDA and ROCm both need one, and without it the answer is 'cpu' whatever PyTorch would say."""
     if not any(Path(p).exists() for p in ("/proc/driver/nvidia/version", "/dev/kfd")):
         return "cpu"
-    from .runtime import default_device
+    from ..runtime import default_device
 
     return default_device().type
 
@@ -137,7 +137,7 @@ def compiled_graph(weights: Path, card_file: Path, export: Callable[[], bytes]) 
     """The ONNX graph of a saved model, from the cache under ``$DIGITSCOPE_DATA/compiled`` when it holds one
     for these exact weights, card and code, otherwise from ``export()`` (an export checked against PyTorch),
     which is then cached: only a model's first load on a machine needs PyTorch."""
-    from .data.cache import atomic_path, data_dir
+    from ..io import atomic_path, data_dir
 
     path = data_dir() / "compiled" / f"{_compiled_key(weights, card_file)}.onnx"
     if path.exists():
@@ -149,8 +149,8 @@ def compiled_graph(weights: Path, card_file: Path, export: Callable[[], bytes]) 
 
 
 def _compiled_key(weights: Path, card_file: Path) -> str:
-    from . import __version__
-    from .data.cache import source_digest
+    from ..io import source_digest
+    from ..version import __version__
 
     digest = source_digest(*COMPILED_FROM)
     digest.update(__version__.encode())

@@ -47,9 +47,9 @@ def _fail(message: str) -> None:
 @app.command()
 def models(as_json: bool = JSON) -> None:
     """List the architectures of the registry and the bundled models."""
-    from .classifier import BUNDLED, resolve_model_path
-    from .models import count_parameters, create_model, list_models
-    from .saved import read_card
+    from ..models import count_parameters, create_model, list_models
+    from ..store.bundled import BUNDLED, resolve_model_path
+    from ..store.saved import read_card
 
     def size(name: str) -> int | None:
         try:
@@ -78,7 +78,7 @@ def models(as_json: bool = JSON) -> None:
 def data_fetch(name: str = typer.Argument(..., help="dataset name (see `digitscope data list`)"),
                as_json: bool = JSON) -> None:
     """Download (or read from a local source) and cache every split of a dataset."""
-    from . import data
+    from .. import data
 
     try:
         splits = data.fetch(name)
@@ -93,7 +93,7 @@ def data_fetch(name: str = typer.Argument(..., help="dataset name (see `digitsco
 @data_app.command("list")
 def data_list(as_json: bool = JSON) -> None:
     """What datasets exist, and what is cached (sizes, checksums)."""
-    from . import data
+    from .. import data
 
     available = [{"name": d.name, "splits": list(d.splits), "trainable": d.trainable, "description": d.description}
                  for d in data.list_datasets()]
@@ -118,7 +118,7 @@ def data_list(as_json: bool = JSON) -> None:
                                "help_option_names": []})
 def train(ctx: typer.Context) -> None:
     """Train a model: every training option is a flag (see `digitscope train --help`)."""
-    from .train import main
+    from ..training.loop import main
 
     raise typer.Exit(main(list(ctx.args)))
 
@@ -127,7 +127,7 @@ def train(ctx: typer.Context) -> None:
                                                 "help_option_names": []})
 def hard_examples(ctx: typer.Context) -> None:
     """Find the hardest training digits out of fold, for `train --hard-examples FILE`."""
-    from .train import hard_examples_main
+    from ..training.loop import hard_examples_main
 
     raise typer.Exit(hard_examples_main(list(ctx.args)))
 
@@ -141,9 +141,9 @@ def evaluate(model: str = MODEL,
              as_json: bool = JSON) -> None:
     """Accuracy, error rate, log loss, per-class precision/recall, confusion, numeric errors and (with a cost
     matrix) the mean cost per image."""
-    from . import data
-    from .analysis import evaluate as run_evaluation
-    from .classifier import load
+    from .. import data
+    from ..analysis import evaluate as run_evaluation
+    from ..inference.classifier import load
 
     try:
         clf = load(model, mc_samples=mc_samples, decision=decision, cost=cost)
@@ -173,7 +173,7 @@ def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPE
             model: str = MODEL, mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
             decision: str | None = DECISION, cost: str | None = COST, as_json: bool = JSON) -> None:
     """Read one digit from each image. Exit code 1 when any file could not be read."""
-    from .classifier import load
+    from ..inference.classifier import load
 
     try:
         clf = load(model, mc_samples=mc_samples, decision=decision, cost=cost)
@@ -220,9 +220,9 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
          as_json: bool = JSON) -> None:
     """Read the whole number in each image, with a box around every digit. Exit code 1 when any file could
     not be read."""
-    from .classifier import load
-    from .reading import Reader
-    from .reading.batch import read_batch
+    from ..inference.classifier import load
+    from ..reading import Reader
+    from ..reading.batch import read_batch
 
     if out is not None:
         _read_to_file(images, out, model, expect_length, charset, max_risk, workers, batch_size, resume, engine,
@@ -254,10 +254,10 @@ def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int 
                   as_json: bool) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .classifier import load
-    from .reading import Reader
-    from .reading.batch import read_to_jsonl
-    from .reading.ray_engine import read_to_jsonl_ray
+    from ..inference.classifier import load
+    from ..reading import Reader
+    from ..reading.batch import read_to_jsonl
+    from ..reading.ray_engine import read_to_jsonl_ray
 
     if engine not in ("local", "ray"):
         _fail(f"--engine must be local or ray, got {engine!r}")
@@ -299,8 +299,8 @@ def ambiguous(model: str = MODEL,
               mc_samples: int = typer.Option(10, "--mc-samples", help="dropout samples for ensemble-disagreement"),
               as_json: bool = JSON) -> None:
     """The examples the model finds hardest: one PNG each, a contact sheet and a readable report.md."""
-    from . import data
-    from .analysis.ambiguity import find_ambiguous
+    from .. import data
+    from ..analysis.ambiguity import find_ambiguous
 
     try:
         result = find_ambiguous(model, data_spec, kind, out, top, mc_samples)
@@ -331,8 +331,8 @@ def calibrate(model: str = MODEL,
                                                                              "digits instead (overrides --max-risk)"),
               as_json: bool = JSON) -> None:
     """Fit a temperature and a reject threshold on validation data and store them in the model's card."""
-    from . import data
-    from .uncertainty.calibration import calibrate_model
+    from .. import data
+    from ..uncertainty.calibration import calibrate_model
 
     try:
         result = calibrate_model(model, data_spec, figures, max_risk, coverage)
@@ -359,7 +359,7 @@ def ensemble_combine(members: list[Path] = typer.Argument(..., help="training fo
                                                                 "OUT/model.* when OUT is a folder"),
                      as_json: bool = JSON) -> None:
     """Bundle finished members (e.g. from `train --ensemble N --member K` jobs) into one model."""
-    from .uncertainty.ensemble import combine_members
+    from ..uncertainty.deep_ensemble import combine_members
 
     stem = out / "model" if out.is_dir() else out
     try:
@@ -379,7 +379,7 @@ def gate(reader: str = typer.Option(..., "--reader", help="the 10-class model th
                                                      "OUT is a folder"),
          as_json: bool = JSON) -> None:
     """Put a digit reader behind a 'not a digit' detector, saved as one model (then `digitscope calibrate` it)."""
-    from .uncertainty.gate import combine_gate
+    from ..uncertainty.not_a_digit import combine_gate
 
     stem = out / "model" if out.is_dir() else out
     try:
@@ -398,9 +398,9 @@ def ood_eval(model: str = MODEL,
              mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
              as_json: bool = JSON) -> None:
     """How well the model's scores tell digits from non-digits: AUROC and FPR at 95% TPR per set."""
-    from . import data
-    from .classifier import load
-    from .uncertainty.ood import ood_eval as run_ood_eval
+    from .. import data
+    from ..inference.classifier import load
+    from ..uncertainty.ood import ood_eval as run_ood_eval
 
     try:
         report = run_ood_eval(load(model, mc_samples=mc_samples), data_spec, n)
@@ -431,9 +431,9 @@ def label_issues(data_spec: str = typer.Option("mnist:test", "--data", help="dat
     """The examples whose given label the models dispute most (cleanlab), for a person to judge."""
     import shlex
 
-    from . import data
-    from .analysis.label_issues import label_issue_report
-    from .classifier import load
+    from .. import data
+    from ..analysis.label_issues import label_issue_report
+    from ..inference.classifier import load
 
     command = shlex.join(["digitscope", "label-issues", "--data", data_spec,
                           *(arg for m in models for arg in ("--model", m)),
@@ -469,9 +469,9 @@ def variants(model: str = MODEL,
     """Each digit's writing variants: clusters of the model's embeddings, their exemplars and error rates."""
     import shlex
 
-    from . import data
-    from .analysis.variants import variant_map
-    from .classifier import load
+    from .. import data
+    from ..analysis.variants import variant_map
+    from ..inference.classifier import load
 
     command = shlex.join(["digitscope", "variants", "--model", model, "--data", data_spec, "--clusters", str(clusters),
                           "--per-cluster", str(per_cluster), *(["--limit", str(limit)] if limit is not None else []),
@@ -512,8 +512,8 @@ def specialists(model: str = MODEL,
     """Specialists for the model's most confused pairs: found and routed on validation, saved as one model."""
     import shlex
 
-    from . import data
-    from .specialists import build_specialists, compare_specialists, specialist_config
+    from .. import data
+    from ..training.pair_specialists import build_specialists, compare_specialists, specialist_config
 
     command = shlex.join(["digitscope", "specialists", "--model", model, "--top-k", str(top_k), "--out", str(out),
                           "--preset", preset, *(["--epochs", str(epochs)] if epochs is not None else []),
@@ -567,8 +567,8 @@ def experiment_numerical_loss(
     """Seed 004: cross-entropy against the numerical loss, each model and trial, in the paper's table and figures."""
     import shlex
 
-    from . import data
-    from .analysis.experiments import numerical_loss_experiment
+    from .. import data
+    from ..analysis.experiments import numerical_loss_experiment
 
     command = shlex.join(["digitscope", "experiment", "numerical-loss", "--models", models, "--trials", str(trials),
                           "--data", data_name, *(["--epochs", str(epochs)] if epochs else []), "--out", str(out)])
@@ -592,13 +592,18 @@ def export(model: str = MODEL,
            calibration: str = typer.Option("mnist:train", "--calibration", help="training digits for int8 ranges"),
            as_json: bool = JSON) -> None:
     """Export a model (single or ensemble) to ONNX, checked against PyTorch before it is written."""
-    from . import data
-    from .export import export_model
+    import torch
+
+    from .. import data
+    from ..inference.classifier import DigitClassifier
+    from ..inference.export import export_model
 
     if fmt != "onnx":
         _fail(f"unknown format {fmt!r}; the one format is onnx")
     try:
-        report = export_model(model, out, input_dtype, quantize, calibration)
+        classifier = DigitClassifier.load(model, device=torch.device("cpu"), backend="torch")  # exported from PyTorch
+        digits = data.load(calibration).images if quantize == "int8" else None
+        report = {"model": model, **export_model(classifier, out, input_dtype, quantize, digits, calibration)}
     except (ValueError, FileNotFoundError, data.DataUnavailableError) as exc:
         _fail(str(exc))
 
@@ -622,7 +627,7 @@ def serve(model: str = MODEL,
           as_json: bool = JSON) -> None:
     """The web page and the HTTP API (OpenAPI at /docs), until interrupted: /v1/classify on --model, /v1/read and
     the page on --read-model."""
-    from .serve import run
+    from ..serve import run
 
     try:
         run(model, host, port, as_json, workers, read_model)

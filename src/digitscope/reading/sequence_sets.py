@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cache import Arrays
+from ..data.cache import Arrays
 
 SPLITS = ("train", "val", "test")
 COUNTS = {"train": 30_000, "val": 2_000, "test": 5_000}
@@ -19,13 +19,14 @@ SIZES = {"mnist-sequences": (28, 140), "house-scenes": (48, 144)}
 
 
 def _digits(split: str):
-    from .registry import load
+    from ..data.catalog import load
 
     return load(f"mnist:{split}")
 
 
 def mnist_sequences_split(split: str) -> Arrays:
-    from ..reading import sequence, synthetic
+    from ..data import synthetic
+    from . import sequence_model as sequence
 
     digits = _digits(split)
     strings = synthetic.mnist_sequences(digits.images, digits.labels, COUNTS[split], SEEDS[split])
@@ -33,9 +34,10 @@ def mnist_sequences_split(split: str) -> Arrays:
 
 
 def house_scenes_split(split: str) -> Arrays:
+    from ..data import synthetic
     from ..preprocess import ink_map
-    from ..reading import sequence, synthetic
-    from ..reading.scene import clean_scene
+    from . import sequence_model as sequence
+    from .scene import clean_scene
 
     digits, size = _digits(split), SIZES["house-scenes"]
     scenes = synthetic.house_number_scenes(digits.images, digits.labels, COUNTS[split], SEEDS[split])

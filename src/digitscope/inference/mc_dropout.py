@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
 
-from ..backends import PREDICT_BATCH
-from ..classifier import DigitClassifier, _as_batch
+from .backends import PREDICT_BATCH
+from .forward import as_batch
+
+if TYPE_CHECKING:
+    from .classifier import DigitClassifier
 
 
 def has_dropout(model: nn.Module) -> bool:
@@ -23,7 +28,7 @@ def mc_dropout_proba(classifier: DigitClassifier, images: np.ndarray, samples: i
         raise ValueError(f"MC dropout needs a model with dropout layers; {classifier.card.get('arch')!r} has none")
     if samples < 2:
         raise ValueError(f"MC dropout needs at least 2 samples, not {samples}")
-    x = torch.from_numpy(_as_batch(images))
+    x = torch.from_numpy(as_batch(images))
     generator_state = torch.get_rng_state()
     torch.manual_seed(seed)  # the same images give the same samples: reports are reproducible
     dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]

@@ -1,0 +1,35 @@
+"""The datasets the Reader makes, registered beside MNIST's: they are cached like any dataset, under a key naming
+the exact files whose code makes them, so that editing anything else (batch reading, the reject rule) keeps them."""
+
+from __future__ import annotations
+
+from ..data import DatasetInfo, register
+from . import candidates, sequence_sets
+
+# What cuts a string into candidates and labels them: the generator of the strings, the segmentation, the one
+# preprocessing path, the box overlap.
+CANDIDATE_CODE = ("preprocess.py", "boxes.py", "data/synthetic.py", "reading/reader.py", "reading/segment.py",
+                  "reading/path.py", "reading/prior.py", "reading/scene.py", "reading/candidates.py")
+# What draws a sequence image and its targets.
+SEQUENCE_CODE = ("preprocess.py", "data/synthetic.py", "models/seqnet.py", "reading/scene.py",
+                 "reading/sequence_model.py", "reading/sequence_sets.py")
+
+for _name, _split, _what in (
+        ("mnist-sequences", sequence_sets.mnist_sequences_split,
+         "sequences of 1-5 MNIST digits in 28x140 (as in the multi-digit capstone report)"),
+        ("house-scenes", sequence_sets.house_scenes_split, "house-number-like colour scenes of 1-5 MNIST digits, "
+                                                           "as ink maps in 48x144")):
+    register(DatasetInfo(
+        name=_name,
+        description=f"{_what}, targets for the sequence model: train 30k / val 2k / test 5k, from the MNIST "
+                    "split of the same name",
+        splits=sequence_sets.SPLITS, fetch=sequence_sets.fetch_all(_split), fetch_split=_split,
+        made_by=SEQUENCE_CODE,
+    ))
+register(DatasetInfo(
+    name="mnist-candidates",
+    description="MNIST digits plus the Reader's candidates cut from synthetic strings of them: 0-9 where a candidate "
+                "is one whole digit, 10 'not a digit' where it is none; from the MNIST split of the same name",
+    splits=candidates.SPLITS, fetch=candidates.fetch, fetch_split=candidates.candidates_split,
+    made_by=CANDIDATE_CODE,
+))
