@@ -1,6 +1,7 @@
 """Some mistakes cost more than others: a cost matrix C, C[i][j] = the cost of answering j when the truth is i.
 
-Given as ``numeric`` (|i - j|, seed 004's view: a 3 read as 8 is worse than a 3 read as 2), as an inline
+Given as ``numeric`` (|i - j|, the view of the numerical-loss paper, Suzuki et al. 2021: a 3 read as 8 is worse
+than a 3 read as 2), as an inline
 list of exceptions to the 0/1 cost (``"1->7=5,7->1=5"``), or as a file (JSON: a K x K list of lists; CSV:
 K rows of K numbers). The Bayes decision that minimises the expected cost, ``min_cost_decision``, needs no
 retraining: it turns any model's probabilities into the answer with the lowest expected cost.

@@ -1,4 +1,5 @@
-"""Seed 004 reproduced: cross-entropy against the numerical loss, on the paper's models and recipe.
+"""The numerical-loss paper (Suzuki et al. 2021) reproduced: cross-entropy against the numerical loss, on the
+paper's models and recipe.
 
     digitscope experiment numerical-loss --models mlp,cnn,rnn --trials 3 --data mnist --out runs/paper
 

@@ -1,4 +1,5 @@
-"""Evaluation metrics of a classifier on a labelled set, including seed 004's numeric errors.
+"""Evaluation metrics of a classifier on a labelled set, including the numeric errors of the numerical-loss
+paper (Suzuki et al. 2021).
 
 numeric error per image = mean |true - predicted| over all images (a correct answer counts 0);
 numeric error per misidentified image = the same mean over the wrong answers only.

@@ -10,7 +10,7 @@ any real image, so a distractor differs from a digit in what it shows, never in 
   (``EXCLUDED``, configurable)
 - ``scribble``: a tangled smooth curve, or a few crossing straight strokes
 - ``fragment``: a mis-cut pair of adjacent digits, the right part of one beside the left part of the next
-  (seed 002's case: half a 4 and the curve of a 2)
+  (the case of the confident CNN on a scribble: half a 4 and the curve of a 2)
 - ``half-digit``: one digit with 40-60% of its ink box cut away (never a 1: half a 1 is still a 1)
 - ``noise``: a patch of uniform, Gaussian or salt texture
 - ``blank``: an empty field, or a few specks of dust

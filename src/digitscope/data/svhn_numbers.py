@@ -6,7 +6,8 @@ name (uint16 characters) and to a group of ``label``, ``left``, ``top``, ``width
 those holds the value itself when the image has one digit, and references to one value per digit
 otherwise. The label 10 means the digit 0.
 
-Canonical form here, as Goodfellow et al. 2014 and seed 003 prepare it: each photo cropped to the union of
+Canonical form here, as Goodfellow et al. 2014 and the multi-digit capstone report prepare it: each photo cropped
+to the union of
 its digit boxes enlarged by 30%, resized to ``size`` x ``size`` (64, for random 54 x 54 training crops, or 54),
 boxes rescaled into the crop. ``images`` (N, S, S, 3) uint8, ``digits`` (N, MAX_DIGITS) int64 padded with -1,
 ``boxes`` (N, MAX_DIGITS, 4) float32 as [x0, y0, x1, y1] in crop pixels. The few numbers longer than

@@ -3,7 +3,7 @@
 Three kinds, each drawn from the digits passed in (``mnist:train`` digits for training strings,
 ``mnist:test`` digits for test strings; the generators read no dataset themselves):
 
-- ``mnist_sequences``: seed 003's sequences, 1-5 MNIST digits side by side in 28 x 140, the slots after
+- ``mnist_sequences``: the capstone report's sequences, 1-5 MNIST digits side by side in 28 x 140, the slots after
   the last digit blank.
 - ``freeform_strings``: handwritten strings of 1-10 digits on a larger canvas, dark ink on light paper:
   random spacing including touching and slightly overlapping neighbours, scale and baseline jitter,
@@ -109,7 +109,7 @@ def _lengths(n: int, min_len: int, max_len: int, limit: int, rng: np.random.Gene
 
 
 # ---------------------------------------------------------------------------------------------------
-# (a) seed 003's concatenated MNIST sequences
+# (a) the capstone report's concatenated MNIST sequences
 
 
 def mnist_sequences(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0,

@@ -1,5 +1,5 @@
-"""Seed 003's sequence model: one CNN over a whole image of 1-5 digits, with heads for the length, each digit and
-each digit's box (the output layout is ``reading.sequence``'s)."""
+"""The sequence model of the multi-digit capstone report (Amundson 2017): one CNN over a whole image of 1-5
+digits, with heads for the length, each digit and each digit's box."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ LENGTHS = SLOTS + 1  # 0..5
 TARGETS = 1 + SLOTS + 4 * SLOTS
 OUTPUTS = LENGTHS + SLOTS * DIGIT_CLASSES + 4 * SLOTS
 BOX_SCALE = 1000  # box targets are stored in thousandths of the image size
-# The box term is small beside six cross-entropies; seed 003 found its localisation poor until it weighed more.
+# The box term is small beside six cross-entropies; the capstone report found its localisation poor until it
+# weighed more.
 BOX_WEIGHT = 5.0
 
 
-@register_model("seed 003's multi-digit reader: a CNN over a fixed-size image of 1-5 digits with heads for the "
-                "length, five digits (or blank) and their boxes; trained on mnist-sequences or house-scenes",
+@register_model("the multi-digit capstone report's reader: a CNN over a fixed-size image of 1-5 digits with "
+                "heads for the length, five digits (or blank) and their boxes; trained on mnist-sequences or house-scenes",
                 reads="sequence")
 def seqnet(num_classes: int = DIGIT_CLASSES, width: int = 32, dropout: float = 0.3, hidden: int = 512) -> nn.Module:
     if num_classes != DIGIT_CLASSES:

@@ -1,4 +1,5 @@
-"""A generalist with specialists for its most confused pairs of digits (seed 000's stacked models).
+"""A generalist with specialists for its most confused pairs of digits (stacked models, as suggested for digits
+written in look-alike variants).
 
 When the generalist's two most probable digits are a pair that has a specialist and its margin
 ``p1 - p2`` is below ``threshold``, the specialist (a two-class model trained on those two digits alone)
