@@ -22,7 +22,8 @@ BOX_WEIGHT = 5.0
 
 
 @register_model("the multi-digit capstone report's reader: a CNN over a fixed-size image of 1-5 digits with "
-                "heads for the length, five digits (or blank) and their boxes; trained on mnist-sequences or house-scenes",
+                "heads for the length, five digits (or blank) and their boxes; trained on mnist-sequences or "
+                "house-scenes",
                 reads="sequence")
 def seqnet(num_classes: int = DIGIT_CLASSES, width: int = 32, dropout: float = 0.3, hidden: int = 512) -> nn.Module:
     if num_classes != DIGIT_CLASSES:
