@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import typer
-from click.core import ParameterSource
 
 from ..training.config import PRESETS, TrainConfig, flag, make_config
 
@@ -68,7 +67,7 @@ def given_argv(ctx: typer.Context) -> list[str]:
     with, and the command a card records."""
     argv = []
     for param in ctx.command.params:
-        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+        if ctx.get_parameter_source(param.name).name != "COMMANDLINE":  # by name: Typer carries its own click
             continue
         value = ctx.params[param.name]
         argv += [param.opts[0]] if getattr(param, "is_flag", False) else [param.opts[0], str(value)]
