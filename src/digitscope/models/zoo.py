@@ -96,7 +96,7 @@ def conv_pool_bn(c_in: int, c_out: int, k: int) -> nn.Sequential:
     )
 
 
-@register_model("seed 004's DNN: 784-512-512 ReLU MLP with dropout")
+@register_model("the numerical-loss paper's DNN (Suzuki et al. 2021): 784-512-512 ReLU MLP with dropout")
 def mlp(num_classes: int = 10, hidden: int = 512, dropout: float = 0.2) -> nn.Module:
     return nn.Sequential(
         Standardize(), nn.Flatten(),
@@ -106,7 +106,7 @@ def mlp(num_classes: int = 10, hidden: int = 512, dropout: float = 0.2) -> nn.Mo
     )
 
 
-@register_model("seed 004's simple CNN: conv32-conv64-maxpool-dropout-fc128")
+@register_model("the numerical-loss paper's simple CNN: conv32-conv64-maxpool-dropout-fc128")
 def cnn(num_classes: int = 10) -> nn.Module:
     return nn.Sequential(
         Standardize(),
@@ -119,7 +119,7 @@ def cnn(num_classes: int = 10) -> nn.Module:
 
 
 class RowRNN(nn.Module):
-    """Reads the image as a sequence of 28 rows of 28 pixels (seed 004's RNN)."""
+    """Reads the image as a sequence of 28 rows of 28 pixels (the numerical-loss paper's RNN)."""
 
     def __init__(self, num_classes: int = 10, hidden: int = 128, cell: str = "lstm"):
         super().__init__()
@@ -134,7 +134,7 @@ class RowRNN(nn.Module):
         return self.head(out[:, -1])
 
 
-@register_model("seed 004's RNN: an LSTM (or GRU) over the 28 rows of the image")
+@register_model("the numerical-loss paper's RNN: an LSTM (or GRU) over the 28 rows of the image")
 def rnn(num_classes: int = 10, hidden: int = 128, cell: str = "lstm") -> nn.Module:
     return RowRNN(num_classes, hidden, cell)
 
@@ -165,7 +165,7 @@ class InceptionBlock(nn.Module):
         return torch.relu(torch.cat([self.b3(x), self.b5(x), self.pool(x)], dim=1))  # (N, 3*width, H, W)
 
 
-@register_model("seed 003's inception-like net: one inception block, dropout 0.3, fc128")
+@register_model("the multi-digit capstone report's inception-like net: one inception block, dropout 0.3, fc128")
 def inception(num_classes: int = 10, width: int = 64) -> nn.Module:
     return nn.Sequential(
         Standardize(),
