@@ -14,7 +14,8 @@ import _report
 
 import digitscope
 from digitscope.analysis import evaluate
-from digitscope.training.loop import build_parser, config_from_args, train_or_reuse
+from digitscope.cli.train import config_from_argv
+from digitscope.training.loop import train_or_reuse
 
 
 def train_and_test(preset: str, seeds: list[int], out: Path, extra: list[str] = ()) -> list[dict]:
@@ -24,7 +25,7 @@ def train_and_test(preset: str, seeds: list[int], out: Path, extra: list[str] = 
     for seed in seeds:
         run = out / f"seed{seed}"
         argv = ["--preset", preset, "--seed", str(seed), "--out", str(run), *extra]
-        card = train_or_reuse(config_from_args(build_parser().parse_args(argv)), run,
+        card = train_or_reuse(config_from_argv(argv), run,
                               command="digitscope train " + " ".join(argv))
         test = evaluate(digitscope.load(run), "mnist:test")
         rows.append({"seed": seed, "selected_epoch": card["metrics"]["selected"]["epoch"],

@@ -1,7 +1,7 @@
 """Data-parallel training: 2 gloo processes vs 1 on this machine, same recipe, global batch and seed.
 
 Both runs are the `fast` preset on the full 55k training split, each started the way a user starts it
-(`python -m digitscope.train` vs `digitscope train --distributed --nproc-per-node 2`), the cores shared out
+(`digitscope train` vs `digitscope train --distributed --nproc-per-node 2`), the cores shared out
 evenly: 1 process x all threads vs 2 processes x half the threads each. Reports the validation accuracy
 (mnist:val) of each and the median training time per epoch; the runs alternate per seed so that drift in
 the machine's load hits both alike.
@@ -29,7 +29,7 @@ def run(processes: int, epochs: int, seed: int, out: Path) -> dict:
     recipe = ["--preset", "fast", "--epochs", str(epochs), "--seed", str(seed), "--no-progress", "--out", str(out)]
     launch = ["--distributed", "--nproc-per-node", str(processes)] if processes > 1 else []
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, cores // processes))}
-    subprocess.run([sys.executable, "-m", "digitscope.training.loop", *launch, *recipe], env=env, check=True,
+    subprocess.run([sys.executable, "-m", "digitscope", "train", *launch, *recipe], env=env, check=True,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads((out / "model.json").read_text())
 

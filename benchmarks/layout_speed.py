@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from digitscope.models import create_model
 from digitscope.runtime import autocast, default_device, resolve_precision
-from digitscope.training.loop import PRESETS
+from digitscope.training.config import PRESETS
 
 
 def step_timer(arch: str, batch: int, channels_last: bool, precision: str, device: torch.device):

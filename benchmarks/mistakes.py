@@ -18,8 +18,9 @@ import _report
 
 import digitscope
 from digitscope.analysis import evaluate
+from digitscope.cli.train import config_from_argv
 from digitscope.store.saved import read_card
-from digitscope.training.loop import build_parser, config_from_args, train_or_reuse
+from digitscope.training.loop import train_or_reuse
 from digitscope.uncertainty.calibration import calibrate_model
 
 # name -> (training options, decision at prediction); runs with the same options are trained once.
@@ -46,7 +47,7 @@ def measure(seeds: list[int], epochs: int, out: Path, extra: list[str] = ()) -> 
             run = out / f"{run_name(options)}-s{seed}"
             argv = ["--preset", "flagship", "--epochs", str(epochs), "--seed", str(seed), "--out", str(run), *options,
                     *extra]
-            train_or_reuse(config_from_args(build_parser().parse_args(argv)), run,
+            train_or_reuse(config_from_argv(argv), run,
                            command="digitscope train " + " ".join(argv))
             if "calibration" not in read_card(run / "model"):
                 calibrate_model(run, "mnist:val")

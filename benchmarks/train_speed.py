@@ -20,7 +20,8 @@ from reference_mnist import time_to_accuracy
 
 import digitscope
 from digitscope.analysis import evaluate
-from digitscope.training.loop import PRESETS, TrainConfig, train
+from digitscope.training.config import PRESETS, TrainConfig
+from digitscope.training.loop import train
 
 
 def fast_run(epochs: int, seed: int, tmp: Path) -> tuple[float, float]:

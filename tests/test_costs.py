@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from digitscope.cli import app
 from digitscope.costs import mean_cost, min_cost_decision, parse_cost
-from digitscope.training.loop import TrainConfig
+from digitscope.training.config import TrainConfig
 from digitscope.training.losses import make_loss
 
 

@@ -210,7 +210,7 @@ def test_distractors_join_the_non_digits_a_dataset_has_of_its_own(data_home):
     cuts its fragments from the digits only."""
     import torch
 
-    from digitscope.training.loop import append_distractors
+    from digitscope.training.splits import append_distractors
 
     digits = synthetic_digits(200, 0)
     x, y = torch.from_numpy(digits.images).unsqueeze(1), torch.from_numpy(digits.labels).clone()

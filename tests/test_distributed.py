@@ -13,8 +13,9 @@ from digitscope import data
 from digitscope.models import create_model
 from digitscope.store.checkpoint import load_checkpoint
 from digitscope.training import distributed
-from digitscope.training.distributed import Ranks, parameter_sha256
-from digitscope.training.loop import TrainConfig, batch_per_rank, train
+from digitscope.training.config import TrainConfig
+from digitscope.training.distributed import Ranks, batch_per_rank, parameter_sha256
+from digitscope.training.loop import train
 
 TINY = dict(data="tiny", arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32", ema_decay=0.9,
             arch_kwargs={"width": 8}, rotate=0.0, scale=0.0, shift=0.0, shear=0.0)

@@ -5,11 +5,14 @@ from typer.testing import CliRunner
 
 import digitscope
 from digitscope.cli import app
-from digitscope.training.loop import main as train_main
 
 TINY = ["--data", "tiny", "--arch", "quicknet", "--arch-kwargs", '{"width": 8}', "--epochs", "2", "--batch-size", "32",
         "--lr", "0.02", "--precision", "fp32", "--rotate", "0", "--scale", "0", "--shift", "0", "--shear", "0",
         "--no-progress"]
+
+
+def train_main(argv: list[str]) -> int:
+    return CliRunner().invoke(app, ["train", *argv]).exit_code
 
 
 def test_an_ensemble_trains_saves_and_loads_as_one_model(tiny_dataset, tmp_path):

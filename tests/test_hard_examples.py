@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from digitscope import data
+from digitscope.training.config import TrainConfig
 from digitscope.training.hard_examples import find_hard_examples
-from digitscope.training.loop import TrainConfig, train
+from digitscope.training.loop import train
 from digitscope.training.sampling import fold_of, read_hard_examples, sampling_weights
 
 FAST = dict(arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32", arch_kwargs={"width": 8},

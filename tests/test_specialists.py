@@ -12,8 +12,10 @@ from digitscope.cli import app
 from digitscope.models import create_model
 from digitscope.models.persist import load_model, save_model
 from digitscope.models.specialists import SpecialistBundle, route
-from digitscope.training.loop import TrainConfig, load_fitting_weights, train
+from digitscope.training.config import TrainConfig
+from digitscope.training.loop import train
 from digitscope.training.pair_specialists import choose_margin, specialist_config
+from digitscope.training.warm_start import load_fitting_weights
 
 TINY = dict(data="tiny", arch="quicknet", arch_kwargs={"width": 8}, epochs=2, batch_size=32, lr=2e-2,
             precision="fp32", rotate=0.0, scale=0.0, shift=0.0, shear=0.0)

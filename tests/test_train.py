@@ -1,11 +1,16 @@
+import dataclasses
 import json
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from typer.testing import CliRunner
 
 import digitscope
-from digitscope.training.loop import TrainConfig, build_parser, config_from_args, train
+from digitscope.cli import app
+from digitscope.cli.train import config_from_argv
+from digitscope.training.config import TrainConfig
+from digitscope.training.loop import train
 
 FAST = dict(data="tiny", arch="quicknet", epochs=3, batch_size=32, lr=2e-2, precision="fp32",
             arch_kwargs={"width": 8}, rotate=0.0, scale=0.0, shift=0.0, shear=0.0)  # bar position = class
@@ -58,11 +63,29 @@ def test_evaluation_only_data_is_never_trained_on(data_home, make_digits, tmp_pa
 
 
 def test_every_config_field_is_a_command_line_option():
-    args = build_parser().parse_args(["--out", "x", "--preset", "fast", "--lr", "0.5", "--arch-kwargs", '{"width": 4}'])
-    cfg = config_from_args(args)
+    cfg = config_from_argv(["--out", "x", "--preset", "fast", "--lr", "0.5", "--arch-kwargs", '{"width": 4}'])
     assert cfg.lr == 0.5 and cfg.arch == "quicknet" and cfg.arch_kwargs == {"width": 4}
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["--out", "x", "--preset", "nonsense"])
+    assert config_from_argv(["--out", "x"]) == TrainConfig()
+
+
+def test_train_help_lists_the_config_options():
+    result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for f in dataclasses.fields(TrainConfig):
+        assert "--" + f.name.replace("_", "-") in result.output
+    for flag in ("--out", "--preset", "--resume", "--ensemble", "--member", "--distributed"):
+        assert flag in result.output
+
+
+@pytest.mark.parametrize("args, allowed", [
+    (["--preset", "nonsense"], "fast"),
+    (["--optimizer", "adma"], "adamw"),
+    (["--selection", "bset"], "one-se"),
+])
+def test_a_wrong_option_value_says_what_is_allowed(args, allowed, tmp_path):
+    result = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "run"), *args])
+    assert result.exit_code == 2
+    assert allowed in result.output
 
 
 def test_a_final_fit_keeps_its_last_epoch_and_reads_no_validation(tiny_dataset, tmp_path):
@@ -81,33 +104,8 @@ def test_a_run_without_validation_must_say_it_keeps_the_last_epoch(tiny_dataset,
         train(TrainConfig(**FAST, val_split="none", selection="last", patience=2), tmp_path / "run", progress=False)
 
 
-def test_an_unknown_selection_rule_or_a_distill_weight_outside_0_1_is_refused_before_training():
+def test_an_unknown_choice_is_refused_when_the_config_is_made():
     with pytest.raises(ValueError, match="choose best, one-se, last"):
         TrainConfig(selection="bset")
-    with pytest.raises(ValueError, match="--distill-weight must be between 0 and 1, not 1.5"):
-        TrainConfig(distill_weight=1.5)
-
-
-def test_distillation_imitates_the_teachers_only_where_they_are_right():
-    from digitscope.training.loop import distilled_loss
-
-    logits = torch.zeros(2, 3, requires_grad=True)
-    teacher_probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
-    labels = torch.tensor([0, 2])  # the teachers read the first image right and the second wrong
-    distilled_loss(torch.zeros(()), logits, labels, teacher_probs, weight=1.0).backward()
-    # Cross-entropy to soft targets pulls the logits' softmax toward the teachers' probabilities, whole...
-    torch.testing.assert_close(logits.grad[0], torch.full((3,), 1 / 3) - teacher_probs[0])
-    assert logits.grad[1].abs().max() == 0  # ... and their mistake teaches nothing
-    own = torch.tensor(0.25)
-    torch.testing.assert_close(distilled_loss(own, logits, labels, teacher_probs, weight=0.0), own)
-
-
-def test_a_student_learns_beside_its_teacher_and_a_teacher_of_other_classes_is_refused(tiny_dataset, tmp_path):
-    train(TrainConfig(**FAST), tmp_path / "teacher", progress=False)
-    card = train(TrainConfig(**FAST, distill=str(tmp_path / "teacher")), tmp_path / "student", progress=False)
-    assert card["config"]["distill"] == str(tmp_path / "teacher")
-    test = digitscope.data.load("tiny:test")
-    assert (digitscope.load(tmp_path / "student").predict(test.images) == test.labels).mean() > 0.9
-    train(TrainConfig(**{**FAST, "epochs": 1, "classes": "0,1"}), tmp_path / "pair", progress=False)
-    with pytest.raises(ValueError, match="--distill .*pair: its digit network has 2 classes, this model 10"):
-        train(TrainConfig(**FAST, distill=str(tmp_path / "pair")), tmp_path / "refused", progress=False)
+    with pytest.raises(ValueError, match="--holdout-fold must be in 0..4, not 5"):
+        TrainConfig(folds=5, holdout_fold=5)

@@ -23,7 +23,8 @@ from .. import data as datasets
 from ..inference.classifier import load
 from ..io import write_json
 from ..models import list_models
-from ..training.loop import PRESETS, TrainConfig, train_or_reuse
+from ..training.config import PRESETS, TrainConfig
+from ..training.loop import train_or_reuse
 from .metrics import classification_report
 
 METHODS = {  # name -> (label in the table, training options)

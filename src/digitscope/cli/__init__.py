@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .train import hard_examples_command, train_command
+
 app = typer.Typer(help="Read handwritten digits from real images.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True)
@@ -114,22 +116,8 @@ def data_list(as_json: bool = JSON) -> None:
     _emit({"datasets": available, "cached": cached, "cache": str(data.data_dir())}, as_json, render)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                               "help_option_names": []})
-def train(ctx: typer.Context) -> None:
-    """Train a model: every training option is a flag (see `digitscope train --help`)."""
-    from ..training.loop import main
-
-    raise typer.Exit(main(list(ctx.args)))
-
-
-@app.command("hard-examples", context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                                                "help_option_names": []})
-def hard_examples(ctx: typer.Context) -> None:
-    """Find the hardest training digits out of fold, for `train --hard-examples FILE`."""
-    from ..training.loop import hard_examples_main
-
-    raise typer.Exit(hard_examples_main(list(ctx.args)))
+app.command("train")(train_command)
+app.command("hard-examples")(hard_examples_command)
 
 
 @app.command()

@@ -96,7 +96,7 @@ def conv_pool_bn(c_in: int, c_out: int, k: int) -> nn.Sequential:
     )
 
 
-@register_model("the numerical-loss paper's DNN: 784-512-512 ReLU MLP with dropout")
+@register_model("the numerical-loss paper's DNN (Suzuki et al. 2021): 784-512-512 ReLU MLP with dropout")
 def mlp(num_classes: int = 10, hidden: int = 512, dropout: float = 0.2) -> nn.Module:
     return nn.Sequential(
         Standardize(), nn.Flatten(),

@@ -1,7 +1,7 @@
 """Data-parallel training on PyTorch's own engine: joining the process group that torchrun sets up, the few
 collectives the training loop needs, and launching torchrun from `digitscope train --distributed`.
 
-    torchrun --nproc-per-node 2 -m digitscope.train --preset fast --out runs/ddp
+    torchrun --nproc-per-node 2 -m digitscope train --preset fast --out runs/ddp
     digitscope train --distributed --nproc-per-node 2 --preset fast --out runs/ddp
 
 A process started by torchrun finds RANK, WORLD_SIZE and LOCAL_RANK in its environment; one started any
@@ -143,12 +143,20 @@ def wrap(model: nn.Module, ranks: Ranks, device: torch.device) -> nn.Module:
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def batch_per_rank(batch_size: int, ranks: Ranks) -> int:
+    """Each rank's slice of the global batch: the run's batch stays ``batch_size`` on any number of ranks."""
+    if batch_size % ranks.world_size:
+        raise ValueError(f"--batch-size {batch_size} is the global batch, split evenly over the "
+                         f"{ranks.world_size} ranks: give a multiple of {ranks.world_size}")
+    return batch_size // ranks.world_size
+
+
 def default_processes() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else (os.cpu_count() or 1)
 
 
 def launch(argv: list[str], nproc_per_node: int | None, nnodes: str, rdzv_endpoint: str, rdzv_id: str) -> int:
-    """Run ``python -m digitscope.train ARGV`` under torchrun's elastic launcher, in this process. One machine
+    """Run ``digitscope train ARGV`` under torchrun's elastic launcher, in this process. One machine
     rendezvous on a free local port; several meet at ``rdzv_endpoint`` (the same command on each)."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
@@ -167,7 +175,7 @@ def launch(argv: list[str], nproc_per_node: int | None, nnodes: str, rdzv_endpoi
         # torchrun would give each process one thread; share the cores out instead
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // n))
     try:
-        run(get_args_parser().parse_args([*options, "-m", "digitscope.training.loop", *argv]))
+        run(get_args_parser().parse_args([*options, "-m", "digitscope", "train", *argv]))
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
         print(f"error: distributed training failed: rank {rank} exited with code {failure.exitcode} "

@@ -1,6 +1,6 @@
 """Learning from the hardest digits: find them out of fold, then train with more of them.
 
-Seed 001 suggests feeding the hard digits back with augmentation. A digit is "hard" by how little
+A source paper suggests feeding the hard digits back with augmentation. A digit is "hard" by how little
 probability a model gives its true label when that model never saw it: K fold models, each trained on the
 other K-1 folds of the training split, score the fold they held out. (Scoring with a model trained on the
 same digits would call memorised digits easy.) The result is one file that ``train --hard-examples``
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,14 +20,14 @@ import torch
 from .. import data as datasets
 from ..inference.classifier import DigitClassifier
 from ..store.saved import save_tensors
+from .config import TrainConfig
+from .loop import train
 from .sampling import FORMAT, fold_of
 
 
-def find_hard_examples(base_config, out: Path, folds: int = 5, progress: bool = False) -> dict:
-    """Train ``folds`` models from ``base_config`` (a TrainConfig), each holding one fold out, and write
-    ``out`` (safetensors): the out-of-fold probability of the true label for every training digit."""
-    from .loop import train
-
+def find_hard_examples(base_config: TrainConfig, out: Path, folds: int = 5, progress: bool = False) -> dict:
+    """Train ``folds`` models from ``base_config``, each holding one fold out, and write ``out`` (safetensors): the
+    out-of-fold probability of the true label for every training digit."""
     if folds < 2:
         raise ValueError(f"--folds must be at least 2, not {folds}")
     arrays = datasets.load(f"{base_config.data}:{base_config.train_split}")
@@ -52,21 +51,3 @@ def find_hard_examples(base_config, out: Path, folds: int = 5, progress: bool = 
             "hardest": [{"index": int(i), "label": int(arrays.labels[i]), "true_label_probability": float(true_prob[i])}
                         for i in order[:10]]}
 
-
-def hard_examples_main(argv: list[str]) -> int:
-    """`digitscope hard-examples --out FILE [--folds 5] [training options of the fold models]`."""
-    from .loop import build_parser, config_from_args
-
-    parser = build_parser()
-    parser.prog, parser.description = "digitscope hard-examples", (
-        "Score every training digit with fold models that never saw it; --out is the file `train "
-        "--hard-examples` reads. Default fold models: the fast preset, 3 epochs, 5 folds.")
-    args = parser.parse_args(argv)
-    if args.preset is None:
-        args.preset = "fast"
-        args.epochs = args.epochs or 3
-    cfg = config_from_args(args)
-    summary = find_hard_examples(cfg, Path(args.out), folds=args.folds or 5,
-                                 progress=not args.no_progress and sys.stderr.isatty())
-    print(json.dumps(summary, indent=2))
-    return 0

@@ -1,9 +1,9 @@
 """Training losses, chosen by name in the training config.
 
 - ``ce``: cross-entropy (with the config's label smoothing).
-- ``numerical`` (seed 004, Algorithm 1 / equation 1): ``beta * CE + (1 - beta) * alpha * |v_true - sum_i p_i v_i|``,
-  cross-entropy plus the distance between the true digit's value and the value the probabilities expect,
-  so that mistakes, when they happen, are numerically small.
+- ``numerical`` (the numerical-loss paper, Suzuki et al. 2021, Algorithm 1 / equation 1):
+  ``beta * CE + (1 - beta) * alpha * |v_true - sum_i p_i v_i|``, cross-entropy plus the distance between the true
+  digit's value and the value the probabilities expect, so that mistakes, when they happen, are numerically small.
 - ``cost``: cross-entropy plus ``cost_weight`` times the expected cost ``sum_j p_j C[true][j]`` of a cost
   matrix (``--cost``, see ``digitscope.costs``): probability mass on expensive answers is pushed down most.
 """

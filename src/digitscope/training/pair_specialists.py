@@ -1,4 +1,4 @@
-"""Specialists for a generalist's most confused pairs (seed 000's stacked models).
+"""Specialists for a generalist's most confused pairs (the stacked models of a source paper).
 
     digitscope specialists --model default --top-k 5 --out runs/specialists [--compare-on mnist:test]
 
@@ -28,7 +28,9 @@ from ..models.gate import digit_reader_card
 from ..models.persist import save_model
 from ..models.specialists import SpecialistBundle, route
 from ..store.saved import code_version
-from .loop import PRESETS, TrainConfig, train_or_reuse, training_splits, validation_spec
+from .config import PRESETS, TrainConfig
+from .loop import train_or_reuse
+from .splits import training_splits, validation_spec
 
 
 def specialist_config(generalist: str | Path, preset: str = "flagship", scratch: bool = False,

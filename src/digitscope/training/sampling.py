@@ -1,9 +1,11 @@
-"""Which training digits an epoch sees how often: folds, and the weights of the hard examples."""
+"""Which training digits an epoch sees, in what order and how often: folds, the epoch's order, and the weights of
+the hard examples."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import safe_open
 
@@ -45,3 +47,19 @@ def sampling_weights(true_prob: torch.Tensor, fraction: float, weight: float) ->
     is_hard = torch.zeros(len(true_prob), dtype=torch.bool)
     is_hard[torch.argsort(true_prob)[:k]] = True
     return torch.where(is_hard, weight, 1.0), is_hard
+
+
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """The seed of one epoch's random stream (0: the order of the images, 1 + r: rank r's augmentation and
+    dropout), made from (seed, epoch) alone: never from an RNG state carried over, which would depend on how many
+    ranks drew from it, so a run resumed on another number of ranks sees the same order of images."""
+    return int(np.random.SeedSequence([seed % 2**63, epoch, stream]).generate_state(1)[0])
+
+
+def epoch_order(seed: int, epoch: int, n: int, sample_weights: torch.Tensor | None) -> torch.Tensor:
+    """The epoch's image indices (n,), the same on every rank."""
+    generator = torch.Generator().manual_seed(epoch_seed(seed, epoch, 0))
+    if sample_weights is None:
+        return torch.randperm(n, generator=generator)
+    # an epoch of the same length, hard digits drawn more often
+    return torch.multinomial(sample_weights, n, replacement=True, generator=generator)
