@@ -48,7 +48,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("runs/paper"))
     args = p.parse_args()
     results = numerical_loss_experiment(args.models, args.trials, args.data, args.out, args.epochs)
-    figures = Path(__file__).parent / "paper_models"  # beside RESULTS.md: runs/ is not kept
+    figures = Path(__file__).parent / "paper_models"  # beside LOG.md: runs/ is not kept
     figures.mkdir(exist_ok=True)
     kept = {split: shutil.copy(path, figures / f"{args.data}-{Path(path).name}")
             for split, path in results["figures"].items()}

@@ -116,12 +116,12 @@ class TrainConfig:
         return AugmentConfig(*(self.hard_augment * v for v in dataclasses.astuple(self.augment)))
 
 
-# Named recipes; any field can still be overridden. The figures they reach are in benchmarks/RESULTS.md.
+# Named recipes; any field can still be overridden. The figures they reach are in benchmarks/LOG.md.
 FLAGSHIP = dict(arch="digitnet", epochs=20, batch_size=128, lr=3e-3)
 PRESETS: dict[str, dict] = {
     "flagship": FLAGSHIP,
     # The flagship's final fit: the same recipe on all 60,000 training images, its last epoch kept, since validation
-    # chose the last epoch (20 of 20) in every flagship run (benchmarks/RESULTS.md).
+    # chose the last epoch (20 of 20) in every flagship run (benchmarks/LOG.md).
     "flagship-full": {**FLAGSHIP, "train_split": "train-full", "val_split": NO_VALIDATION, "selection": "last"},
     "fast": dict(arch="quicknet", epochs=1, batch_size=64, lr=1e-2, rotate=8.0, scale=0.08, shift=0.08,
                  shear=0.0, ema_decay=0.99, label_smoothing=0.0),  # 1 epoch for 99.0%, --epochs 7 or 8 for 99.5%
