@@ -53,7 +53,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="flagship")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--out", type=Path, default=Path("runs/flagship"))
+    p.add_argument("--out", type=Path, default=Path("runs/flagship"),
+                   help="where the runs are trained (finished ones are reused)")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more training options")
     args = p.parse_args()
 

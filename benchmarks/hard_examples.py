@@ -29,8 +29,10 @@ from accuracy import mean_std, train_and_test
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--baseline", type=Path, default=Path("runs/flagship"))
-    p.add_argument("--out", type=Path, default=Path("runs/flagship-hard"))
+    p.add_argument("--baseline", type=Path, default=Path("runs/flagship"),
+                   help="the flagship runs without hard examples (those of benchmarks/accuracy.py; trained if absent)")
+    p.add_argument("--out", type=Path, default=Path("runs/flagship-hard"),
+                   help="where the runs are trained (finished ones are reused)")
     args = p.parse_args()
 
     scores = args.out / "hard-examples.safetensors"

@@ -80,7 +80,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=10, help="the flagship preset's schedule, this many epochs")
-    p.add_argument("--out", type=Path, default=Path("runs/mistakes"))
+    p.add_argument("--out", type=Path, default=Path("runs/mistakes"),
+                   help="where the runs are trained (finished ones are reused)")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more training options, for every run")
     args = p.parse_args()
     rows = measure(args.seeds, args.epochs, args.out, args.extra)

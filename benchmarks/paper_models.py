@@ -50,7 +50,8 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=3)
     p.add_argument("--data", default="mnist")
     p.add_argument("--epochs", type=int, default=None, help="default: the paper preset's")
-    p.add_argument("--out", type=Path, default=Path("runs/paper"))
+    p.add_argument("--out", type=Path, default=Path("runs/paper"),
+                   help="where the runs are trained (finished ones are reused)")
     args = p.parse_args()
     results = numerical_loss_experiment(args.models, args.trials, args.data, args.out, args.epochs)
     figures = Path(__file__).parent / "paper_models"  # beside LOG.md: runs/ is not kept

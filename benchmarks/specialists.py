@@ -34,7 +34,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scratch", action="store_true", help="specialists from random weights, not the generalist's")
-    p.add_argument("--out", type=Path, default=Path("runs/specialists"))
+    p.add_argument("--out", type=Path, default=Path("runs/specialists"),
+                   help="where the specialists are trained (finished ones are reused)")
     p.add_argument("--test", default="mnist:test")
     args = p.parse_args()
 
