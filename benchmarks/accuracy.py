@@ -4,7 +4,7 @@ validation split, then read the MNIST test set once per run. Reports mean ± std
     python benchmarks/accuracy.py --seeds 0 1 2 --out runs/flagship
 
 Trains what it reads (finished runs in --out are reused, interrupted ones resumed): the default, three flagship
-seeds of 20 epochs, takes about 1 hour on 2 cores without bf16 (about 20 min a run; 7 min a run with bf16).
+seeds of 20 epochs, takes about 1 hour on 2 cores without bf16 (about 20 min a run; 7-11 min a run with bf16).
 
 Evidence (benchmarks/LOG.md, 2026-12-02, AMD EPYC, 2 cores, no bf16, no GPU): `--preset flagship-full` (all 60,000
 training images, the last of 20 epochs) reads MNIST test at 99.707% ± 0.032 over seeds 0-2, 21-23 min a run; the
