@@ -1,4 +1,9 @@
-"""Shared by the benchmarks: describe the machine, and append a dated section to RESULTS.md."""
+"""Shared by the benchmarks: describe the machine, and append a dated section to benchmarks/LOG.md.
+
+LOG.md is the history, appended to and never rewritten; the current figure of each measure is in docs/results.md.
+
+    python benchmarks/_report.py    # prints this machine's description, as the benchmarks write it
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import torch
 
 from digitscope.runtime import bf16_supported
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
+LOG = Path(__file__).parent / "LOG.md"
 
 
 def machine() -> str:
@@ -45,9 +50,16 @@ def mean_std(values: list[float]) -> str:
 
 
 def append(title: str, body: str) -> None:
-    """Print the section and append it to RESULTS.md with the date, the machine and the command."""
+    """Print the section and append it to benchmarks/LOG.md with the date, the machine and the command."""
     section = (f"\n## {title}\n\n_{dt.date.today().isoformat()} · {machine()}_\n\n"
                f"```\n{command()}\n```\n\n{body.strip()}\n")
     print(section)
-    with open(RESULTS, "a") as f:
+    with open(LOG, "a") as f:
         f.write(section)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    print(machine())

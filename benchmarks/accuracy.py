@@ -2,6 +2,13 @@
 validation split, then read the MNIST test set once per run. Reports mean ± std and training time.
 
     python benchmarks/accuracy.py --seeds 0 1 2 --out runs/flagship
+
+Trains what it reads (finished runs in --out are reused, interrupted ones resumed): the default, three flagship
+seeds of 20 epochs, takes about 1 hour on 2 cores without bf16 (about 20 min a run; 7-11 min a run with bf16).
+
+Evidence (benchmarks/LOG.md, 2026-12-02, AMD EPYC, 2 cores, no bf16, no GPU): `--preset flagship-full` (all 60,000
+training images, the last of 20 epochs) reads MNIST test at 99.707% ± 0.032 over seeds 0-2, 21-23 min a run; the
+`flagship` preset on the 55,000-image split 99.683% ± 0.025, same seeds.
 """
 
 from __future__ import annotations
@@ -44,10 +51,11 @@ def mean_std(values: list[float]) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="flagship")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--out", type=Path, default=Path("runs/flagship"))
+    p.add_argument("--out", type=Path, default=Path("runs/flagship"),
+                   help="where the runs are trained (finished ones are reused)")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more training options")
     args = p.parse_args()
 

@@ -6,6 +6,11 @@ recomputing their BatchNorm statistics on clean training images does to validati
 Overlap: for each test image misread by any run, by how many runs. BatchNorm: each run's running means and
 variances reset and recomputed (a cumulative average, dropout off) over mnist:train without augmentation, then
 mnist:val and mnist:test read again; the weights are untouched. Float32 PyTorch throughout.
+
+No training; it reads runs that exist (--runs has no default): `python benchmarks/accuracy.py --seeds 0 1 2
+--out runs/flagship` makes three, about 1 hour on 2 cores. A few minutes a run.
+
+Evidence (benchmarks/LOG.md, 2026-12-02, Intel Xeon, 2 cores, no GPU): nine finished flagship runs.
 """
 
 from __future__ import annotations
@@ -46,8 +51,10 @@ def recompute_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--runs", nargs="+", required=True, help="training folders or saved models")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", nargs="+", required=True,
+                   help="training folders or saved models, e.g. runs/flagship/seed0 ... (made by "
+                        "`python benchmarks/accuracy.py --seeds 0 1 2 --out runs/flagship`), or bundled names")
     args = p.parse_args()
     splits = {}
     for split in ("train", "val", "test"):

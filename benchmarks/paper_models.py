@@ -6,7 +6,12 @@ chosen on validation, test read once per run. The same steps as
 
     python benchmarks/paper_models.py --models mlp cnn rnn --trials 3 --out runs/paper
 
-Finished runs in --out are reused, so the figures can be written again without training.
+Finished runs in --out are reused, so the figures can be written again without training. Trains what it
+compares: with the defaults 18 runs (3 models x 2 losses x 3 trials, 10 epochs each), hours on 2 cores.
+
+Evidence (benchmarks/LOG.md, 2026-11-22, AMD EPYC, 2 cores, no GPU): CNN 0.87% ± 0.11 error with cross-entropy
+and 0.76% ± 0.02 with the numerical loss (the paper: 0.81% and 0.78%); MLP 1.90% (paper 2.00%); our row-LSTM
+1.49% (paper 0.88%).
 """
 
 from __future__ import annotations
@@ -40,15 +45,16 @@ def beside_the_paper(summary: list[dict]) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["mlp", "cnn", "rnn"])
     p.add_argument("--trials", type=int, default=3)
     p.add_argument("--data", default="mnist")
     p.add_argument("--epochs", type=int, default=None, help="default: the paper preset's")
-    p.add_argument("--out", type=Path, default=Path("runs/paper"))
+    p.add_argument("--out", type=Path, default=Path("runs/paper"),
+                   help="where the runs are trained (finished ones are reused)")
     args = p.parse_args()
     results = numerical_loss_experiment(args.models, args.trials, args.data, args.out, args.epochs)
-    figures = Path(__file__).parent / "paper_models"  # beside RESULTS.md: runs/ is not kept
+    figures = Path(__file__).parent / "paper_models"  # beside LOG.md: runs/ is not kept
     figures.mkdir(exist_ok=True)
     kept = {split: shutil.copy(path, figures / f"{args.data}-{Path(path).name}")
             for split, path in results["figures"].items()}

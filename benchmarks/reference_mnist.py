@@ -70,3 +70,12 @@ def time_to_accuracy(x_train, y_train, x_test, y_test, target: float, max_epochs
         if acc >= target:
             return {"reached": True, "seconds": seconds, "epochs": epoch, "accuracy": acc, "history": history}
     return {"reached": False, "seconds": seconds, "epochs": max_epochs, "accuracy": acc, "history": history}
+
+
+if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__ + "\nA module, not a benchmark: `python benchmarks/train_speed.py` "
+                            "times it against the `fast` preset.",
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    print("reference_mnist.py is imported by benchmarks/train_speed.py: run that one.")

@@ -5,6 +5,12 @@ Both train on the same 55k training split; the time to reach a test accuracy cou
 (the test passes that check the target are not timed). Ours is repeated over seeds (median time).
 
     python benchmarks/train_speed.py --seeds 0 1 2
+
+Trains what it times (in a temporary folder): about 10 minutes on 2 cores without bf16 with the defaults.
+
+Evidence (benchmarks/LOG.md, 2026-12-02, AMD EPYC, 2 cores, no bf16, no GPU): `fast` reaches 99.0% in 12.7 s
+(1 epoch, median of 3 seeds) against 255.3 s for the reference: 20.1x faster; 99.5% in 88.5 s (8 epochs). With
+bf16 (an earlier AMD EPYC): 6.2 s and 48.8 s.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ def fastest_to(target: float, epoch_options: list[int], seeds: list[int], tmp: P
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = p.parse_args()
     train_split, test = digitscope.data.load("mnist:train"), digitscope.data.load("mnist:test")

@@ -12,7 +12,12 @@ table per method follows with every score.
         --method "11-class=runs/flagship11/seed0"
 
 A method is LABEL=MODEL, or LABEL=MODEL@N for MC dropout with N samples. Each model should be calibrated
-first (`digitscope calibrate --model M --data mnist:val --max-risk 0.001`).
+first (`digitscope calibrate --model M --data mnist:val --max-risk 0.001`); the bundled models are.
+
+No training: the default reads the bundled `default`, a few minutes on 2 cores.
+
+Evidence (benchmarks/LOG.md, 2026-12-01, Intel Xeon, 2 cores, no GPU): `default` AUROC 0.9973 against
+Fashion-MNIST, 0.9867 against letters; 99.72% on MNIST test, its reject rule answers 99.14% with 0.11% errors.
 """
 
 from __future__ import annotations

@@ -2,10 +2,52 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from digitscope import data
+
+# `make setup` writes this once it has installed everything the tests need (Python extras, fonts, Fashion-MNIST,
+# chromium). After it, a test that skips for want of something is a set-up that went wrong, not an optional
+# feature: it fails, with its reason. Without it (a bare `pip install -e .`), the skips stay skips.
+SETUP_STAMP = Path(sys.prefix) / ".installed"
+
+
+def _reason(report) -> str:
+    return report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and SETUP_STAMP.exists():
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, though `make setup` ran ({SETUP_STAMP}), which installs everything the tests "
+                           f"need: {_reason(report)}\nRun `make clean setup` (scripts/system-packages.sh included).")
+
+
+_skipped_modules: list[str] = []  # a module that skips whole (importorskip) stays collected as skipped: failing
+                                  # its collection would stop the whole run, so the session fails at the end instead
+
+
+def pytest_collectreport(report):
+    if report.skipped and SETUP_STAMP.exists():
+        _skipped_modules.append(f"{report.nodeid}: {_reason(report)}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped_modules and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _skipped_modules:
+        terminalreporter.write_line(f"FAILED (skipped, though `make setup` ran: run `make clean setup`) {line}",
+                                    red=True)
 
 
 def synthetic_digits(n: int, seed: int) -> data.Arrays:

@@ -54,7 +54,7 @@ class VariantHead(nn.Linear):
 def digitnet(num_classes: int = 10, width: int = 32, dropout: float = 0.4, variants: int = 1,
              norm: str = "batch", width2: int | None = None) -> nn.Module:
     # The first stage, on 26x26 and 24x24 maps, costs most of the time; the second, on 10x10 and smaller, can be
-    # widened apart from it (width2 96: about 1.3x the training time, and no better: RESULTS.md).
+    # widened apart from it (width2 96: about 1.3x the training time, and no better: benchmarks/LOG.md).
     w1 = width
     w2 = width2 or 2 * width
     w3 = 2 * w2

@@ -48,7 +48,7 @@ WORK_PIXELS = 2_000_000
 SKIP_COST = -12.0
 # ... but a reading that leaves this much of a digit's ink unread (a share of the typical digit's mass) is refused:
 # a number with a digit dropped is the worst answer it can give. On strings of mnist:val digits 0.2-0.4 refuse the
-# same three readings that had dropped a digit and no right one, 0.6 lets one of them through (RESULTS.md).
+# same three readings that had dropped a digit and no right one, 0.6 lets one of them through (benchmarks/LOG.md).
 UNREAD_INK = 0.4
 # How much the segmentation prior's log-odds count against the classifier's log-probabilities, for a classifier
 # that has only seen digits alone. Chosen on strings of mnist:val digits: 0.1-0.25 read equally well; from 0.5

@@ -25,14 +25,14 @@ HEAVY_COMPONENT = 0.5  # of the heaviest component's ink mass
 
 # --- cuts into touching digits
 # Components wider than this (x line height) may hold more than one digit. Two touching MNIST digits can be as
-# narrow as 0.9 (an 8 leaning on a 7); chosen on mnist:val strings among 1.0, 0.85, 0.75, 0.65 (RESULTS.md).
+# narrow as 0.9 (an 8 leaning on a 7); chosen on mnist:val strings among 1.0, 0.85, 0.75, 0.65 (benchmarks/LOG.md).
 CUT_WIDTH = 0.75
 CUT_MARGIN = 0.2  # no cut closer than this to either end of a component: the slivers would be no digit
 CUT_SPACING = 0.15  # nor closer than this to another cut
 CUTS_PER_HEIGHT = 3.0  # at most this many cuts per line height of component width
 # Cost of a cut's step aside, against 1 per pixel of full-strength ink it crosses. A cheap step lets the seam
 # wander round a stroke into the next digit (a 7's bar given to the 0 it touches); chosen on mnist:val strings
-# among 0.02, 0.1, 0.3 and 1 (RESULTS.md): 0.3 reads 6-10-digit strings at 96.3% against 93.8% for 0.02.
+# among 0.02, 0.1, 0.3 and 1 (benchmarks/LOG.md): 0.3 reads 6-10-digit strings at 96.3% against 93.8% for 0.02.
 SEAM_DRIFT = 0.3
 
 # --- the writing's slant: shears tried, dx per dy, in steps of SLANT_STEP
