@@ -48,7 +48,7 @@ def measure(seeds: list[int], epochs: int, out: Path, extra: list[str] = ()) -> 
                     *extra]
             train_or_reuse(config_from_args(build_parser().parse_args(argv)), run,
                            command="digitscope train " + " ".join(argv))
-            if "calibration" not in read_card(run / "model"):
+            if not read_card(run / "model").calibration:
                 calibrate_model(run, "mnist:val")
             model = digitscope.load(run, decision=decision, cost="numeric")  # cost: for mean_cost under argmax too
             rows[name].append(evaluate(model, "mnist:test"))

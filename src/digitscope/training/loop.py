@@ -664,7 +664,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
                                      "wall_seconds": round(sum(h["wall_seconds"] for h in history), 1)},
             "history": history}
     if ranks.is_main:  # the selected model's weights were saved at its epoch; its card now gets the whole history
-        write_json(out / "model.json", {**read_card(out / "model"), "metrics": card["metrics"], "history": history,
+        write_json(out / "model.json", {**read_card(out / "model").to_dict(), "metrics": card["metrics"],
+                                        "history": history,
                                         **({"distributed": card["distributed"]} if ranks.distributed else {})})
     return card
 
@@ -681,7 +682,7 @@ def train_or_reuse(cfg: TrainConfig, out: Path, progress: bool = False, command:
     a command that trains many runs picks up where it stopped. Returns the run's card."""
     out = Path(out)
     if (out / "model.json").exists():
-        card = read_card(out / "model")
+        card = read_card(out / "model").to_dict()
         if "train_seconds" in card.get("metrics", {}):  # written when a run finishes
             differ = changed_options(card["config"], cfg)
             if differ:
