@@ -34,7 +34,7 @@ from digitscope.store.bundled import resolve_model_path
 def ensemble_of(paths: list[str]) -> torch.nn.Module:
     """An in-memory ensemble of saved models, as `ensemble combine` would save it."""
     loaded = [load_model(resolve_model_path(p)) for p in paths]
-    model = create_model("ensemble", members=[{"arch": c["arch"], "arch_kwargs": c["arch_kwargs"]} for _, c in loaded])
+    model = create_model("ensemble", members=[{"arch": c.arch, "arch_kwargs": c.arch_kwargs} for _, c in loaded])
     for slot, (member, _) in zip(model.members, loaded, strict=True):
         slot.load_state_dict(member.state_dict())
     return model.eval()

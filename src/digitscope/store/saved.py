@@ -1,7 +1,7 @@
 """Saved models: safetensors weights + a JSON card beside them. Never pickle (a pickle runs code on load).
 
-``NAME.safetensors`` holds the state dict; ``NAME.json`` holds the card: architecture and its
-arguments, the training config, data checksums, seed, metrics, code version and the command.
+``NAME.safetensors`` holds the state dict; ``NAME.json`` holds the card (``card.ModelCard``): architecture and
+its arguments, the training config, data checksums, seed, metrics, code version and the command.
 """
 
 from __future__ import annotations
