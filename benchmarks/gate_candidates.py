@@ -49,7 +49,7 @@ def judge(model, val: data.Arrays) -> dict:
     score, correct = digit_confidence(probs), probs.argmax(1) == val.labels
     return {"aurc": aurc(score, correct), "risk_at_coverage": risk_at_coverage(model, COVERAGE, "mnist:val"),
             "not_a_digit": float((probs.argmax(1) == NOT_A_DIGIT).mean()),
-            "coverage": model.card["reject"]["coverage"], "temperature": model.card["calibration"]["temperature"]}
+            "coverage": model.card.reject["coverage"], "temperature": model.card.calibration["temperature"]}
 
 
 def main() -> None:
@@ -69,7 +69,7 @@ def main() -> None:
             stem = Path(tmp) / Path(detector).as_posix().replace("/", "_")
             card = combine_gate(args.reader, detector, stem)
             calibrate_model(stem, "mnist:val")
-            model, shared = digitscope.load(stem), card["arch_kwargs"]["shared"]
+            model, shared = digitscope.load(stem), card.arch_kwargs["shared"]
             if shared not in speeds:  # gates that share as many layers compute the same: timed once
                 speeds[shared] = speed(model, timed, args.passes)
             rows.append({"detector": detector, "shared": shared, "speed": speeds[shared], **judge(model, val)})

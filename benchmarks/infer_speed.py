@@ -39,10 +39,10 @@ from digitscope.store.bundled import resolve_model_path
 def ensemble_of(paths: list[str]) -> torch.nn.Module:
     """An in-memory ensemble of saved models, as `ensemble combine` would save it."""
     loaded = [load_model(resolve_model_path(p)) for p in paths]
-    classes = {c["arch_kwargs"].get("num_classes", 10) for _, c in loaded}  # 10, or 11 with "not a digit"
+    classes = {c.num_classes for _, c in loaded}  # 10, or 11 with "not a digit"
     if len(classes) != 1:
         raise SystemExit(f"--members answer different numbers of classes ({sorted(classes)}): {paths}")
-    model = create_model("ensemble", members=[{"arch": c["arch"], "arch_kwargs": c["arch_kwargs"]} for _, c in loaded],
+    model = create_model("ensemble", members=[{"arch": c.arch, "arch_kwargs": c.arch_kwargs} for _, c in loaded],
                          num_classes=classes.pop())
     for slot, (member, _) in zip(model.members, loaded, strict=True):
         slot.load_state_dict(member.state_dict())

@@ -54,7 +54,7 @@ def measure(seeds: list[int], epochs: int, out: Path, extra: list[str] = ()) -> 
                     *extra]
             train_or_reuse(config_from_argv(argv), run,
                            command="digitscope train " + " ".join(argv))
-            if "calibration" not in read_card(run / "model"):
+            if not read_card(run / "model").calibration:
                 calibrate_model(run, "mnist:val")
             model = digitscope.load(run, decision=decision, cost="numeric")  # cost: for mean_cost under argmax too
             rows[name].append(evaluate(model, "mnist:test"))

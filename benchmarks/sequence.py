@@ -63,7 +63,7 @@ def sequence_model(path: str, images: np.ndarray, texts, boxes) -> dict:
     lengths = np.array([len(t) for t in texts])
     return {**by_position(decoded.texts(), found_boxes, texts, boxes),
             "length": float((decoded.lengths == lengths).mean()), "rate": len(images) / seconds,
-            "parameters": card.get("parameters"), "train_seconds": card.get("metrics", {}).get("train_seconds")}
+            "parameters": card.parameters, "train_seconds": card.metrics.get("train_seconds")}
 
 
 def reader(images: np.ndarray, texts, boxes) -> dict:

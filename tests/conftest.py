@@ -91,5 +91,5 @@ def ten_class_model(tmp_path):
     from digitscope.store.bundled import resolve_model_path
 
     gate, card = load_model(resolve_model_path("default"))
-    save_model(tmp_path / "reader", gate.reader, dict(card["arch_kwargs"]["reader"]))
+    save_model(tmp_path / "reader", gate.reader, dict(card.arch_kwargs["reader"]))
     return tmp_path / "reader"

@@ -119,3 +119,20 @@ def test_the_reject_rule_stored_by_calibrate_refuses_low_confidence_in_predict(t
         assert p.rejected == unsure and p.reason == ("uncertain" if unsure else None)
     report = evaluate(model, "tiny:val")
     assert report["selective"]["coverage"] == pytest.approx(1 - model.is_uncertain(probs).mean())
+
+
+def test_the_bundled_model_is_calibrated_only_into_a_copy(tiny_dataset, tmp_path):
+    from digitscope.store.bundled import WEIGHTS_DIR
+    from digitscope.uncertainty.calibration import calibrate_model
+
+    bundled = {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()}
+    with pytest.raises(ValueError, match="--out"):
+        calibrate_model("default", "tiny:val")
+    result = calibrate_model("default", "tiny:val", out=tmp_path / "mine")
+    assert {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()} == bundled  # the package is never written to
+    assert result["model"] == str(tmp_path / "mine")
+    assert (tmp_path / "mine.safetensors").read_bytes() == bundled["default.safetensors"]
+    model = digitscope.load(tmp_path / "mine")
+    assert model.temperature == pytest.approx(result["temperature"])
+    assert model.card.calibration["fitted_on"] == "tiny:val"
+    assert model.card.reject == result["reject"]

@@ -1,6 +1,7 @@
 import builtins
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -143,8 +144,8 @@ def test_evaluation_scores_the_digit_given_and_counts_not_a_digit_answers_as_ref
     assert report["accuracy"] == pytest.approx((probs[:, :NOT_A_DIGIT].argmax(1) == test.labels).mean())
     assert report["accuracy_not_a_digit_wrong"] == pytest.approx((answers == test.labels).mean())
     assert report["not_a_digit_rate"] == pytest.approx((answers == NOT_A_DIGIT).mean())
-    calibrated = evaluate(DigitClassifier(model.model, {**model.card, "reject": {"score": "digit-confidence",
-                                                                               "threshold": 0.0}}), "tiny:test")
+    calibrated = evaluate(DigitClassifier(model.model, replace(model.card, reject={"score": "digit-confidence",
+                                                                                  "threshold": 0.0})), "tiny:test")
     assert calibrated["selective"]["coverage"] == pytest.approx(1 - report["not_a_digit_rate"])  # refused: not answered
 
 

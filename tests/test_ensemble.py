@@ -34,7 +34,7 @@ def test_members_trained_apart_combine_into_the_same_ensemble(tiny_dataset, tmp_
                                       str(tmp_path / "jobs" / "member1"), "--out", str(tmp_path / "ens"), "--json"])
     assert result.exit_code == 0, result.output
     card = digitscope.load(tmp_path / "ens").card
-    assert [m["command"].split("--member ")[1][0] for m in card["members"]] == ["0", "1"]  # how each was made
+    assert [m["command"].split("--member ")[1][0] for m in card.members] == ["0", "1"]  # how each was made
     images = digitscope.data.load("tiny:test").images
     combined = digitscope.load(tmp_path / "ens").predict_proba(images)
     members = [digitscope.load(tmp_path / "jobs" / f"member{k}").predict_proba(images) for k in range(2)]

@@ -94,8 +94,8 @@ def test_a_detector_frozen_from_the_reader_shares_its_first_layers_in_the_gate(r
     result = gate("--reader", reader, "--detector", detector, "--out", tmp_path / "gate")
     assert result.exit_code == 0, result.output
     model = digitscope.load(tmp_path / "gate", backend="torch")
-    assert model.card["arch_kwargs"]["shared"] == 3
-    assert model.card["parameters"] < sum(p.numel() for p in [*reader_net.parameters(), *detector_net.parameters()])
+    assert model.card.arch_kwargs["shared"] == 3
+    assert model.card.parameters < sum(p.numel() for p in [*reader_net.parameters(), *detector_net.parameters()])
     images = synthetic_digits(64, 5).images
     p_reader = digitscope.load(reader, backend="torch").predict_proba(images)
     g = digitscope.load(detector, backend="torch").predict_proba(images)[:, NOT_A_DIGIT]

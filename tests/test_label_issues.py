@@ -11,6 +11,7 @@ from digitscope import data
 from digitscope.analysis.label_issues import ensemble_proba, label_issue_report, rank_label_issues, trained_on
 from digitscope.cli import app
 from digitscope.data import catalog as registry
+from digitscope.store.card import ModelCard
 
 runner = CliRunner()
 
@@ -75,14 +76,14 @@ def test_ensemble_averages_the_models():
 
 
 def test_a_split_the_model_trained_on_is_recognised():
-    card = {"data": {"name": "mnist", "train": "mnist:train", "train_checksum": "abc"}}
+    card = ModelCard(data={"name": "mnist", "train": "mnist:train", "train_checksum": "abc"})
     assert trained_on(card, "mnist:train", "other") and trained_on(card, "mnist:train-full", "other")
     assert not trained_on(card, "mnist:test", "other") and not trained_on(card, "mnist:val", "other")
 
 
 def test_a_training_split_is_ranked_with_a_warning(tiny_dataset, tmp_path):
     class Memoriser:  # has seen tiny:train, and reads it exactly as labelled but for three flipped answers
-        card = {"data": {"name": "tiny", "train": "tiny:train"}}
+        card = ModelCard(data={"name": "tiny", "train": "tiny:train"})
 
         def predict_proba(self, images):
             answers = data.load("tiny:train").labels.copy()

@@ -1,6 +1,7 @@
 """The Reader: whole numbers from images, a box on every digit, and refusals that say why."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -321,19 +322,19 @@ def test_number_rule_curve_says_what_each_threshold_answers(reader, digits):
 
 def test_reader_at_a_chosen_risk_refuses_numbers_below_its_threshold(digits):
     classifier = digitscope.load("reading")
-    temperature = classifier.card["calibration"]["temperature"]
+    temperature = classifier.card.temperature
     canvas, _ = write([digit(digits, 3), digit(digits, 5)], [10])
-    classifier.card = {**classifier.card, "reading": {"number_reject": {
-        "temperature": temperature, "curve": [[0.999999, 0.2, 0.0], [0.5, 0.9, 0.01]]}}}
+    classifier.card = replace(classifier.card, reading={"number_reject": {
+        "temperature": temperature, "curve": [[0.999999, 0.2, 0.0], [0.5, 0.9, 0.01]]}})
     strict, lenient = Reader(classifier, max_risk=0.001), Reader(classifier, max_risk=0.02)
     assert strict.read(canvas)["rejected"] and strict.read(canvas)["reason"] == "uncertain"
     assert_reads(lenient.read(canvas), "35")
     assert not lenient.read(canvas)["rejected"]
 
-    classifier.card = {**classifier.card, "reading": {}}
+    classifier.card = replace(classifier.card, reading={})
     with pytest.raises(ValueError, match="no reject rule for whole numbers"):
         Reader(classifier, max_risk=0.01)
-    classifier.card = {**classifier.card, "reading": {"number_reject": {"temperature": 1.0, "curve": []}}}
+    classifier.card = replace(classifier.card, reading={"number_reject": {"temperature": 1.0, "curve": []}})
     with pytest.raises(ValueError, match="fit it again"):
         Reader(classifier, max_risk=0.01)
 

@@ -95,8 +95,8 @@ def test_health_and_models_name_the_model_and_its_backend(client):
     for info in (model, reading):
         assert info["arch"] == "gate" and info["backend"] == "onnxruntime"
         card = digitscope.load(info["name"]).card  # the calibration the bundled card holds
-        assert info["temperature"] == card["calibration"]["temperature"]
-        assert info["reject_threshold"] == card["reject"]["threshold"] and 0 < info["reject_threshold"] < 1
+        assert info["temperature"] == card.temperature
+        assert info["reject_threshold"] == card.reject["threshold"] and 0 < info["reject_threshold"] < 1
 
 
 def test_api_docs_work_offline_and_document_both_ways_of_sending_images(client):

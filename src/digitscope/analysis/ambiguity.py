@@ -17,6 +17,7 @@ from .. import data
 from ..inference.classifier import load
 from ..inference.mc_dropout import mc_dropout_proba
 from ..labels import NOT_A_DIGIT
+from ..store.card import ModelCard
 from ..uncertainty import entropy, margin, max_probability, member_disagreement, mutual_information
 from .sheets import contact_sheet
 
@@ -168,7 +169,7 @@ def find_ambiguous(model: str | Path, spec: str, kind: str, out: Path, top: int 
     return result
 
 
-def _markdown(result: dict, items: list[Item], card: dict, checksum: str) -> str:
+def _markdown(result: dict, items: list[Item], card: ModelCard, checksum: str) -> str:
     kind = result["kind"]
     definition, score_meaning = KINDS[kind]
     lines = [
@@ -176,10 +177,10 @@ def _markdown(result: dict, items: list[Item], card: dict, checksum: str) -> str
         "",
         f"Made by `{result['command']}`.",
         "",
-        f"- **Model:** `{result['model']}` ({card.get('arch', '?')}, code {card.get('code_version', '?')})",
+        f"- **Model:** `{result['model']}` ({card.arch or '?'}, code {card.code_version or '?'})",
         f"- **Data:** `{result['data']}`, {result['n']:,} images (sha256 {checksum[:16]}…); "
         f"the model answers {result['errors']:,} of them wrongly"
-        + (" or \"not a digit\"" if card.get("arch_kwargs", {}).get("num_classes", 10) > NOT_A_DIGIT else ""),
+        + (" or \"not a digit\"" if card.num_classes > NOT_A_DIGIT else ""),
         f"- **Kind:** {kind}: {definition}. Score: {score_meaning}.",
     ]
     if "mc_samples" in result:

@@ -31,7 +31,7 @@ def evaluate(model, spec: str = "mnist:test", figures: Path | None = None) -> di
     if knows_not_a_digit:
         report["not_a_digit_rate"] = float((answers == NOT_A_DIGIT).mean())
         report["accuracy_not_a_digit_wrong"] = float((answers == arrays.labels).mean())
-    rule = getattr(model, "card", {}).get("reject")
+    rule = model.card.reject if hasattr(model, "card") else None
     if rule:  # the model's own reject rule, chosen on validation, applied as predict applies it
         accepted = ~model.is_uncertain(probs) & (answers != NOT_A_DIGIT)
         report["selective"] = {"coverage": float(accepted.mean()),

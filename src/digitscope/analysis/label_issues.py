@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from .. import data
+from ..store.card import ModelCard
 from .sheets import contact_sheet
 
 # cleanlab's filter_by methods. Its default, 'prune_by_noise_rate' (confident learning), flags only disputes as
@@ -81,10 +82,10 @@ def ensemble_proba(models: Sequence, images: np.ndarray) -> np.ndarray:
     return np.mean(probs, axis=0)
 
 
-def trained_on(card: dict, spec: str, checksum: str) -> bool:
+def trained_on(card: ModelCard, spec: str, checksum: str) -> bool:
     """Whether a model's card says it trained on this split (or, as 'train-full' does, on a superset of it)."""
     info, split = data.parse_spec(spec)
-    trained = card.get("data", {})
+    trained = card.data
     return (trained.get("train") == f"{info.name}:{split}" or trained.get("train_checksum") == checksum
             or (trained.get("name") == info.name and split.startswith("train")))
 

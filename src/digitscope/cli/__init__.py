@@ -63,7 +63,7 @@ def models(as_json: bool = JSON) -> None:
     bundled = []
     for name in BUNDLED:
         card = read_card(resolve_model_path(name))
-        bundled.append({"name": name, "arch": card["arch"], "metrics": card.get("metrics", {})})
+        bundled.append({"name": name, "arch": card.arch, "metrics": card.metrics})
 
     def render(_):
         table = Table("architecture", "parameters", "description", title="Architectures")
@@ -355,7 +355,7 @@ def ensemble_combine(members: list[Path] = typer.Argument(..., help="training fo
                                                       f"--out {out}")
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    _emit({"model": str(stem), "members": card["members"], "parameters": card["parameters"]}, as_json,
+    _emit({"model": str(stem), "members": card.members, "parameters": card.parameters}, as_json,
           lambda r: console.print(f"ensemble of {len(r['members'])} members saved as {r['model']}"))
 
 
@@ -375,7 +375,7 @@ def gate(reader: str = typer.Option(..., "--reader", help="the 10-class model th
                             command=f"digitscope gate --reader {reader} --detector {detector} --out {out}")
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    _emit({"model": str(stem), "parts": card["parts"], "parameters": card["parameters"]}, as_json,
+    _emit({"model": str(stem), "parts": card.parts, "parameters": card.parameters}, as_json,
           lambda r: console.print(f"gate saved as {r['model']}: reader {reader}, detector {detector}"))
 
 

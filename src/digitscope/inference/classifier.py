@@ -24,7 +24,8 @@ from scipy.special import softmax
 from ..costs import min_cost_decision, parse_cost
 from ..labels import NOT_A_DIGIT
 from ..store.bundled import resolve_model_path
-from ..store.saved import card_path, model_reads, read_card, weights_path
+from ..store.card import ModelCard
+from ..store.saved import card_path, read_card, weights_path
 from .backends import (
     PREDICT_BATCH,
     Backend,
@@ -69,13 +70,15 @@ class DigitClassifier:
     NAME.json), whose network is then loaded only when something needs PyTorch: onnxruntime inference runs
     from the model's compiled graph (``backends.compiled_graph``) without it."""
 
-    def __init__(self, model: nn.Module | None, card: dict, device: torch.device | None = None, mc_samples: int = 0,
-                 decision: str | None = None, cost: str | None = None, backend: str = "auto",
+    def __init__(self, model: nn.Module | None, card: ModelCard | dict, device: torch.device | None = None,
+                 mc_samples: int = 0, decision: str | None = None, cost: str | None = None, backend: str = "auto",
                  threads: int | None = None, saved: Path | None = None):
         if model is None and saved is None:
             raise ValueError("a DigitClassifier needs a model, or the path of a saved one")
         self._network, self.saved, self._device = model, saved, device
-        self.card = card
+        # A network built in memory (a test's, the specialists' routing) may come with a dict of what its card
+        # would say.
+        self.card = card if isinstance(card, ModelCard) else ModelCard.from_dict(card)
         self.mc_samples = mc_samples  # > 0: predict_proba averages this many MC dropout passes
         # What computes the logits (auto, torch, onnxruntime), checked now and built on first use; the torch
         # model stays for embeddings and MC dropout.
@@ -84,7 +87,7 @@ class DigitClassifier:
         self.backend_choice = backend
         self.threads = threads  # onnxruntime threads per call; None: every usable core
         # The decision rule and cost matrix the model was trained or calibrated with, unless overridden.
-        config = card.get("config", {})
+        config = self.card.config
         self.decision = decision or config.get("decision", "argmax")
         cost_spec = cost if cost is not None else config.get("cost", "")
         self.cost = parse_cost(cost_spec, self.num_classes) if cost_spec else None
@@ -97,7 +100,7 @@ class DigitClassifier:
 
             if mc_samples < 2 or not has_dropout(self.model):
                 raise ValueError(f"--mc-samples needs a model with dropout and at least 2 samples "
-                                 f"({card.get('arch')!r}, {mc_samples} asked)")
+                                 f"({self.card.arch!r}, {mc_samples} asked)")
 
     @classmethod
     def load(cls, name_or_path: str | Path | None = None, device: torch.device | None = None,
@@ -105,8 +108,8 @@ class DigitClassifier:
              backend: str = "auto", threads: int | None = None) -> DigitClassifier:
         saved = resolve_model_path(name_or_path)
         card = read_card(saved)
-        if model_reads(card) != "digit":
-            raise ValueError(f"{name_or_path} is a {card['arch']} model, which reads a whole number from an image of "
+        if card.reads != "digit":
+            raise ValueError(f"{name_or_path} is a {card.arch} model, which reads a whole number from an image of "
                              "the size it was trained on, not one digit: load it with "
                              "digitscope.reading.sequence_model.load_sequence_model")
         return cls(None, card, device, mc_samples, decision, cost, backend, threads, saved=saved)
@@ -152,7 +155,15 @@ class DigitClassifier:
 
     @property
     def num_classes(self) -> int:
-        return int(self.card["arch_kwargs"].get("num_classes", 10))
+        return self.card.num_classes
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """What each column of ``predict_proba`` stands for, as scikit-learn's ``classes_``: the digits 0-9, then
+        NOT_A_DIGIT (10) for a model with that class; a model trained on some classes only (``--classes 4,9``)
+        has them, in its training's order."""
+        chosen = self.card.config.get("classes")
+        return np.array([int(c) for c in chosen.split(",")] if chosen else range(self.num_classes))
 
     def logits(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(N, K) float32 logits for uint8 images (N, 28, 28) or a single (28, 28) image, from the backend."""
@@ -175,7 +186,7 @@ class DigitClassifier:
 
         net = self.digit_network
         if not (isinstance(net, nn.Sequential) and isinstance(net[-1], nn.Linear)):
-            raise ValueError(f"{self.card.get('arch')!r} does not end in a Linear classifier: no embedding to give")
+            raise ValueError(f"{self.card.arch!r} does not end in a Linear classifier: no embedding to give")
         body = net[:-1]
         x = as_batch(images)
         with torch.no_grad():
@@ -186,7 +197,7 @@ class DigitClassifier:
     @property
     def temperature(self) -> float:
         """Set by `digitscope calibrate` (fitted on validation); 1.0 for an uncalibrated model."""
-        return float(self.card.get("calibration", {}).get("temperature", 1.0))
+        return self.card.temperature
 
     def member_proba(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(S, N, K) probabilities of each ensemble member, or of each MC dropout pass (``mc_samples``)."""
@@ -226,11 +237,10 @@ class DigitClassifier:
         Without a rule nothing is refused."""
         from .scores import digit_confidence
 
-        rule = self.card.get("reject")
+        rule = self.card.reject
         if not rule:
             return np.zeros(len(probs), bool)
-        # 'max-probability' is what cards of 10-class models said before: the same number for them.
-        if rule["score"] not in ("digit-confidence", "max-probability"):
+        if rule["score"] != "digit-confidence":  # older names are upgraded as the card is read (store.card.upgrade)
             raise ValueError(f"unknown reject score {rule['score']!r} in the model card")
         return digit_confidence(probs) < rule["threshold"]
 

@@ -20,6 +20,7 @@ from ..io import atomic_path
 from .backends import OnnxBackend, TorchBackend, onnxruntime_available
 
 if TYPE_CHECKING:
+    from ..store.card import ModelCard
     from .classifier import DigitClassifier
 
 INPUT_DTYPES = ("uint8", "float32")
@@ -62,7 +63,7 @@ class _Uint8Input(nn.Module):
         return self.model(x.float() / 255)
 
 
-def export_onnx(model: nn.Module, input_dtype: str = "uint8", card: dict | None = None) -> bytes:
+def export_onnx(model: nn.Module, input_dtype: str = "uint8", card: ModelCard | None = None) -> bytes:
     """A model on the CPU as ONNX bytes: input ``images`` (N, 1, 28, 28), uint8 pixels 0-255 or float32 in
     [0, 1], any N; output ``logits`` (N, K). The card's inference fields (temperature, reject rule) go into
     the graph's metadata as JSON under ``digitscope_card``."""
@@ -86,7 +87,8 @@ def export_onnx(model: nn.Module, input_dtype: str = "uint8", card: dict | None 
                           dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
     if card is None:
         return buffer.getvalue()
-    inference_card = {k: card[k] for k in CARD_KEYS_EXPORTED if k in card}
+    written = card.to_dict()  # the keys the card has, as it would write them
+    inference_card = {k: written[k] for k in CARD_KEYS_EXPORTED if k in written}
     return _with_metadata(buffer.getvalue(), {"digitscope_card": json.dumps(inference_card)})
 
 
@@ -140,7 +142,7 @@ def export_model(classifier: DigitClassifier, out: str | Path, input_dtype: str 
     if not onnxruntime_available():
         raise ValueError("an export is checked with onnxruntime before it is written: pip install onnxruntime")
     data = export_onnx(classifier.model, input_dtype, classifier.card)
-    report = {"arch": classifier.card["arch"], "format": "onnx", "out": str(out),
+    report = {"arch": classifier.card.arch, "format": "onnx", "out": str(out),
               "input": input_dtype, "opset": OPSET, "quantize": quantize}
     if quantize == "int8":
         if calibration is None or len(calibration) < CALIBRATION_IMAGES + check_images:

@@ -25,7 +25,7 @@ def mc_dropout_proba(classifier: DigitClassifier, images: np.ndarray, samples: i
     """(S, N, K) softmax probabilities of ``samples`` passes with dropout on (BatchNorm stays in eval mode)."""
     model = classifier.model
     if not has_dropout(model):
-        raise ValueError(f"MC dropout needs a model with dropout layers; {classifier.card.get('arch')!r} has none")
+        raise ValueError(f"MC dropout needs a model with dropout layers; {classifier.card.arch!r} has none")
     if samples < 2:
         raise ValueError(f"MC dropout needs at least 2 samples, not {samples}")
     x = torch.from_numpy(as_batch(images))

@@ -16,11 +16,16 @@ one model, and its ``forward`` returns the log of those 11 probabilities.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from ..labels import NOT_A_DIGIT
 from .registry import create_model, register_model
+
+if TYPE_CHECKING:
+    from ..store.card import ModelCard
 
 
 class NotADigitGate(nn.Module):
@@ -66,18 +71,18 @@ def gate(reader: dict, detector: dict, num_classes: int = NOT_A_DIGIT + 1, share
 
 # A gate's digits are its reader's: whatever starts from or imitates a saved model's digit network (a specialist,
 # a fine-tuning) takes the reader's architecture and weights.
-def digit_reader_card(card: dict) -> dict:
+def digit_reader_card(card: ModelCard) -> dict:
     """The arch and arch_kwargs of the network that tells a saved model's digits apart, from its card."""
-    return card["arch_kwargs"]["reader"] if card["arch"] == "gate" else card
+    return card.arch_kwargs["reader"] if card.arch == "gate" else {"arch": card.arch, "arch_kwargs": card.arch_kwargs}
 
 
-def digit_reader(model: nn.Module, card: dict) -> nn.Module:
+def digit_reader(model: nn.Module, card: ModelCard) -> nn.Module:
     """The network that tells a loaded saved model's digits apart."""
-    return model.reader if card["arch"] == "gate" else model
+    return model.reader if card.arch == "gate" else model
 
 
-def digit_reader_weights(tensors: dict[str, torch.Tensor], card: dict) -> dict[str, torch.Tensor]:
+def digit_reader_weights(tensors: dict[str, torch.Tensor], card: ModelCard) -> dict[str, torch.Tensor]:
     """The weights of that network from a saved model's, named as in the network itself."""
-    if card["arch"] != "gate":
+    if card.arch != "gate":
         return tensors
     return {k.removeprefix("reader."): v for k, v in tensors.items() if k.startswith("reader.")}

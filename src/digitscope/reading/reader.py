@@ -128,7 +128,7 @@ class Reader:
             raise ValueError(f"the Reader needs a 10-class digit classifier, or 11 classes with class 10 "
                              f"'not a digit'; this one has {classifier.num_classes}")
         self.classifier = classifier
-        self.prior_weight = float(classifier.card.get("reading", {}).get("prior_weight", PRIOR_WEIGHT))
+        self.prior_weight = float(classifier.card.reading.get("prior_weight", PRIOR_WEIGHT))
         if prior is None:
             from .prior import SegmentPrior
 

@@ -29,7 +29,7 @@ def threshold_for(rule: dict, max_risk: float) -> float:
 
 def rule_of(classifier) -> dict:
     """The number reject rule in a classifier's card, checked against its calibration."""
-    rule = classifier.card.get("reading", {}).get("number_reject")
+    rule = classifier.card.reading.get("number_reject")
     if rule is None:
         raise ValueError("this model's card has no reject rule for whole numbers: fit one with "
                          "`digitscope fit number-risk --model MODEL --out DIR`")
@@ -41,4 +41,4 @@ def rule_of(classifier) -> dict:
 
 
 def temperature_of(classifier) -> float | None:
-    return classifier.card.get("calibration", {}).get("temperature")
+    return classifier.card.calibration.get("temperature")

@@ -123,7 +123,7 @@ def load_sequence_model(name_or_path) -> torch.nn.Module:
     from ..store.bundled import resolve_model_path
 
     model, card = load_model(resolve_model_path(name_or_path))
-    if model_entry(card["arch"]).reads != "sequence":
-        raise ValueError(f"{name_or_path} is a {card['arch']} model of one digit, not a sequence model: "
+    if model_entry(card.arch).reads != "sequence":
+        raise ValueError(f"{name_or_path} is a {card.arch} model of one digit, not a sequence model: "
                          "use digitscope.load")
     return model.eval()

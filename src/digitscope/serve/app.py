@@ -156,11 +156,11 @@ def _mount_docs(app: FastAPI) -> None:
 
 def model_info(name: str, classifier: DigitClassifier, routes: list[str]) -> ModelInfo:
     card = classifier.card
-    return ModelInfo(name=name, routes=routes, arch=card["arch"], parameters=card.get("parameters"),
+    return ModelInfo(name=name, routes=routes, arch=card.arch, parameters=card.parameters,
                      backend=classifier.backend.name,
-                     temperature=classifier.temperature, reject_threshold=(card.get("reject") or {}).get("threshold"),
-                     val_accuracy=card.get("metrics", {}).get("selected", {}).get("val_accuracy"),
-                     code_version=card.get("code_version"))
+                     temperature=classifier.temperature, reject_threshold=card.reject.get("threshold"),
+                     val_accuracy=card.metrics.get("selected", {}).get("val_accuracy"),
+                     code_version=card.code_version)
 
 
 def is_small(uploads: list[Upload]) -> bool:

@@ -1,24 +1,21 @@
 """Saved models: safetensors weights + a JSON card beside them. Never pickle (a pickle runs code on load).
 
-``NAME.safetensors`` holds the state dict; ``NAME.json`` holds the card: architecture and its
-arguments, the training config, data checksums, seed, metrics, code version and the command.
+``NAME.safetensors`` holds the state dict; ``NAME.json`` holds the card (``card.ModelCard``): architecture and
+its arguments, the training config, data checksums, seed, metrics, code version and the command.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..io import atomic_path
 from ..version import __version__
+from .card import ModelCard
 
 if TYPE_CHECKING:  # PyTorch is imported by what needs it: reading a card, or running a compiled graph, does not
     import torch
-
-CARD_FORMAT = "digitscope-model/1"
-
 
 def code_version() -> str:
     """Package version, plus the git commit when running from a checkout."""
@@ -45,18 +42,13 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
-def read_card(stem: Path) -> dict:
+def read_card(stem: Path) -> ModelCard:
     path = card_path(stem)
     if not path.exists():
         raise FileNotFoundError(f"no model card at {path} (a saved model is NAME.safetensors + NAME.json)")
-    card = json.loads(path.read_text())
-    if card.get("format") != CARD_FORMAT:
-        raise ValueError(f"{path}: not a digitscope model card (format {card.get('format')!r})")
-    return card
+    return ModelCard.from_json(path)
 
 
-def model_reads(card: dict) -> str:
-    """What the model reads ('digit', 'sequence'), as its card says. Cards written before they said it are older
-    than every sequence architecture but one, ``seqnet``; reading it here keeps PyTorch and the architectures
-    unimported for a model that runs from its compiled graph."""
-    return card.get("reads") or ("sequence" if card["arch"] == "seqnet" else "digit")
+def write_card(stem: Path, card: ModelCard) -> None:
+    with atomic_path(card_path(stem)) as tmp:
+        tmp.write_text(card.to_json())

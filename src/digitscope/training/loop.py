@@ -256,7 +256,8 @@ def finish(run: Run) -> dict:
                "train_seconds": round(sum(h["seconds"] for h in run.history), 1),
                "wall_seconds": round(sum(h["wall_seconds"] for h in run.history), 1)}
     if run.ranks.is_main:
-        write_json(run.out / "model.json", {**read_card(run.out / "model"), "metrics": metrics, "history": run.history,
+        write_json(run.out / "model.json", {**read_card(run.out / "model").to_dict(), "metrics": metrics,
+                                            "history": run.history,
                                             **({"distributed": run.card["distributed"]} if run.ranks.distributed
                                                else {})})
     return {**run.card, "metrics": metrics, "history": run.history}
@@ -282,7 +283,7 @@ def train_or_reuse(cfg: TrainConfig, out: Path, progress: bool = False, command:
     a command that trains many runs picks up where it stopped. Returns the run's card."""
     out = Path(out)
     if (out / "model.json").exists():
-        card = read_card(out / "model")
+        card = read_card(out / "model").to_dict()
         if "train_seconds" in card.get("metrics", {}):  # written when a run finishes
             differ = changed_options(card["config"], cfg)
             if differ:

@@ -41,7 +41,7 @@ def specialist_config(generalist: str | Path, preset: str = "flagship", scratch:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}")
     card = load(generalist).card
-    config = card.get("config") or {"data": card.get("data", {}).get("name", "mnist")}
+    config = card.config or {"data": card.data.get("name", "mnist")}
     where = {k: config[k] for k in ("data", "train_split", "val_split", "val_holdout") if k in config}
     recipe = TrainConfig(**{**PRESETS[preset], **where, **{k: v for k, v in overrides.items() if v is not None}})
     digits = digit_reader_card(card)
@@ -83,11 +83,11 @@ def build_specialists(generalist: str | Path, out: Path, top_k: int = 5, recipe:
     routing = choose_margin(val.labels, probs, _routed_everywhere(bundle, clf, val.images), margins(probs),
                             route(torch.from_numpy(probs), bundle.pairs, float("inf")).numpy() >= 0)
     bundle.threshold = routing["threshold"]
-    config = clf.card.get("config", {})
+    config = clf.card.config
     card = {
         "arch": "specialists", "arch_kwargs": _bundle_kwargs(clf, runs, routing["threshold"]),
-        "generalist": {"model": str(generalist), "arch": clf.card["arch"], "seed": clf.card.get("seed"),
-                       "temperature": clf.temperature, "metrics": clf.card.get("metrics", {}).get("selected")},
+        "generalist": {"model": str(generalist), "arch": clf.card.arch, "seed": clf.card.seed,
+                       "temperature": clf.temperature, "metrics": clf.card.metrics.get("selected")},
         "confused_pairs": found,
         "specialists": [{"pair": p["pair"], "run": str(run), "metrics": card.get("metrics", {}).get("selected"),
                          "generalist_val_accuracy": pair_accuracy(val.labels, probs, p["pair"])}
@@ -96,7 +96,7 @@ def build_specialists(generalist: str | Path, out: Path, top_k: int = 5, recipe:
         # The generalist's decision rule carries over; its reject rule does not (the probabilities changed):
         # `digitscope calibrate --model OUT` fits one for the bundle.
         "config": {k: config[k] for k in ("decision", "cost") if k in config},
-        "data": clf.card.get("data"), "parameters": count_parameters(bundle), "code_version": code_version(),
+        "data": clf.card.data, "parameters": count_parameters(bundle), "code_version": code_version(),
         "command": command,
     }
     save_model(out / "model", bundle, card)
@@ -104,7 +104,7 @@ def build_specialists(generalist: str | Path, out: Path, top_k: int = 5, recipe:
 
 
 def _bundle_kwargs(clf: DigitClassifier, runs: list[tuple[Path, dict]], threshold: float) -> dict:
-    return {"generalist": {"arch": clf.card["arch"], "arch_kwargs": clf.card["arch_kwargs"]},
+    return {"generalist": {"arch": clf.card.arch, "arch_kwargs": clf.card.arch_kwargs},
             "specialists": [{"arch": card["arch"], "arch_kwargs": card["arch_kwargs"],
                              "pair": [int(c) for c in card["config"]["classes"].split(",")]} for _, card in runs],
             "threshold": threshold, "generalist_temperature": clf.temperature, "num_classes": clf.num_classes}
@@ -167,14 +167,14 @@ def generalist_classifier(clf: DigitClassifier) -> DigitClassifier:
     """The bundle's generalist alone, with its own calibration and the bundle's decision rule."""
     return DigitClassifier(clf.model.generalist, {"arch_kwargs": {"num_classes": clf.num_classes},
                                                   "calibration": {"temperature": clf.model.generalist_temperature},
-                                                  "config": clf.card.get("config", {})}, clf.device)
+                                                  "config": clf.card.config}, clf.device)
 
 
 def compare_specialists(model: str | Path, spec: str) -> dict:
     """Errors on each specialist's pair and overall on ``spec``, answered by the generalist alone and by the bundle."""
     clf = load(model)
     if not isinstance(clf.model, SpecialistBundle):
-        raise ValueError(f"{model} is a {clf.card.get('arch')!r} model, not a specialist bundle "
+        raise ValueError(f"{model} is a {clf.card.arch!r} model, not a specialist bundle "
                          "(`digitscope specialists` makes one)")
     arrays = datasets.load(spec)
     generalist = generalist_classifier(clf)

@@ -8,11 +8,15 @@ it changes confidences, never the predicted digit. The metrics come from torchme
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torchmetrics.functional.classification import multiclass_calibration_error
+
+if TYPE_CHECKING:
+    from ..store.card import ModelCard
 
 ECE_BINS = 15
 
@@ -83,13 +87,13 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: Path, title: s
     return Path(path)
 
 
-def check_held_out(card: dict, spec: str, arrays) -> None:
+def check_held_out(card: ModelCard, spec: str, arrays) -> None:
     """Refuse to calibrate on images the model was trained on (a final fit on mnist:train-full holds mnist:val):
     there its confidence is that of a model on its own training data, and the temperature would come out too low.
     Compared image by image when the two splits are of the same dataset; more than half shared counts."""
     from .. import data
 
-    trained = card.get("data", {}).get("train", "")
+    trained = card.data.get("train", "")
     if trained.split(":")[0] != spec.split(":")[0]:
         return
     seen = {image.tobytes() for image in data.load(trained).images}
@@ -101,23 +105,26 @@ def check_held_out(card: dict, spec: str, arrays) -> None:
 
 
 def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: Path | None = None,
-                    max_risk: float | None = 0.001, coverage: float | None = None) -> dict:
+                    max_risk: float | None = 0.001, coverage: float | None = None,
+                    out: str | Path | None = None) -> dict:
     """Fit the model's temperature on ``spec``, then its reject threshold for ``max_risk`` (or ``coverage``)
     on the calibrated confidences, and store both in its card: ``predict_proba`` and every prediction path
-    apply them from then on."""
+    apply them from then on. The card written is the model's own, or with ``out`` a copy's there
+    (``store.bundled.writable_stem``: a bundled model is calibrated only into a copy)."""
     from .. import data
     from ..inference.classifier import DigitClassifier
     from ..inference.scores import digit_confidence, softmax
-    from ..io import write_json
-    from ..store.bundled import resolve_model_path
-    from ..store.saved import card_path, read_card
+    from ..store.bundled import resolve_model_path, writable_stem
+    from ..store.saved import read_card, write_card
     from .reject import choose_threshold
 
     if spec.endswith(":test"):
         raise ValueError("calibrate on a validation split (e.g. mnist:val): the test set is never used to choose")
     path = resolve_model_path(name_or_path)
+    target = writable_stem(name_or_path, out)
+    card = read_card(path)
     arrays = data.load(spec)
-    check_held_out(read_card(path), spec, arrays)
+    check_held_out(card, spec, arrays)
     logits = DigitClassifier.load(path).logits(arrays.images)
     temperature = fit_temperature(logits, arrays.labels)
     probs = softmax(logits / temperature)
@@ -134,6 +141,7 @@ def calibrate_model(name_or_path: str | Path, spec: str = "mnist:val", figures: 
             name: str(plot_reliability(softmax(z), arrays.labels, Path(figures) / f"reliability-{name}.png",
                                        f"Reliability on {spec}, {name} temperature scaling"))
             for name, z in (("before", logits), ("after", logits / temperature))}
-    write_json(card_path(path), {**read_card(path), "calibration": {k: v for k, v in result.items() if k != "figures"},
-                                 "reject": reject})
-    return {**result, "reject": reject}
+    card.calibration = {k: v for k, v in result.items() if k != "figures"}
+    card.reject = reject
+    write_card(target, card)
+    return {**result, "reject": reject, **({"model": str(target)} if out is not None else {})}

@@ -7,33 +7,32 @@ from pathlib import Path
 from ..models import count_parameters, create_model
 from ..models.persist import load_model, save_model
 from ..store.bundled import resolve_model_path
+from ..store.card import ModelCard
 from ..store.saved import code_version
 
 
-def combine_members(member_paths: list[str | Path], out: Path, command: str = "") -> dict:
+def combine_members(member_paths: list[str | Path], out: Path, command: str = "") -> ModelCard:
     """Load each member (a training folder or saved model), check that they fit together, save ``out``
     (``out.safetensors`` + ``out.json``) as one model; returns its card."""
     if len(member_paths) < 2:
         raise ValueError(f"an ensemble needs at least 2 members, got {len(member_paths)}")
     models, cards = zip(*(load_model(resolve_model_path(p)) for p in member_paths), strict=True)
-    classes = {c["arch_kwargs"].get("num_classes", 10) for c in cards}
+    classes = {c.num_classes for c in cards}
     if len(classes) > 1:
         raise ValueError(f"the members disagree on the number of classes: {sorted(classes)}")
-    data = {c.get("data", {}).get("train_checksum") for c in cards}
+    data = {c.data.get("train_checksum") for c in cards}
     if len(data) > 1:
         raise ValueError("the members were trained on different data (training checksums differ); "
                          "an ensemble's members must share their training data")
-    members = [{"arch": c["arch"], "arch_kwargs": c["arch_kwargs"]} for c in cards]
+    members = [{"arch": c.arch, "arch_kwargs": c.arch_kwargs} for c in cards]
     num_classes = classes.pop()
     model = create_model("ensemble", members=members, num_classes=num_classes)
     for slot, member in zip(model.members, models, strict=True):
         slot.load_state_dict(member.state_dict())
-    card = {
-        "arch": "ensemble", "arch_kwargs": {"members": members, "num_classes": num_classes},
-        "members": [{"path": str(p), "seed": c.get("seed"), "metrics": c.get("metrics", {}).get("selected"),
-                     "command": c.get("command")} for p, c in zip(member_paths, cards, strict=True)],
-        "data": cards[0].get("data"), "parameters": count_parameters(model), "code_version": code_version(),
-        "command": command,
-    }
-    save_model(Path(out), model, card)
-    return card
+    card = ModelCard(
+        arch="ensemble", arch_kwargs={"members": members, "num_classes": num_classes},
+        members=[{"path": str(p), "seed": c.seed, "metrics": c.metrics.get("selected"), "command": c.command}
+                 for p, c in zip(member_paths, cards, strict=True)],
+        data=cards[0].data, parameters=count_parameters(model), code_version=code_version(), command=command,
+    )
+    return save_model(Path(out), model, card)

@@ -12,10 +12,11 @@ from ..labels import NOT_A_DIGIT
 from ..models import count_parameters, create_model
 from ..models.persist import load_model, save_model
 from ..store.bundled import resolve_model_path
+from ..store.card import ModelCard
 from ..store.saved import code_version
 
 
-def combine_gate(reader_path: str | Path, detector_path: str | Path, out: Path, command: str = "") -> dict:
+def combine_gate(reader_path: str | Path, detector_path: str | Path, out: Path, command: str = "") -> ModelCard:
     """Load the reader (10 classes) and the detector (11: trained with ``--distractors``), check that they fit
     together (the architecture checks the classes), save ``out`` (``out.safetensors`` + ``out.json``); returns its
     card. A detector trained with ``--freeze N`` from this reader shares its first N layers: the gate runs them once.
@@ -23,27 +24,25 @@ def combine_gate(reader_path: str | Path, detector_path: str | Path, out: Path, 
     any model."""
     (reader, reader_card), (detector, detector_card) = (load_model(resolve_model_path(p))
                                                         for p in (reader_path, detector_path))
-    if reader_card.get("data", {}).get("name") != detector_card.get("data", {}).get("name"):
+    if reader_card.data.get("name") != detector_card.data.get("name"):
         raise ValueError("the reader and the detector were trained on different datasets")
-    parts = {role: {"arch": c["arch"], "arch_kwargs": c["arch_kwargs"]}
+    parts = {role: {"arch": c.arch, "arch_kwargs": c.arch_kwargs}
              for role, c in (("reader", reader_card), ("detector", detector_card))}
-    shared = detector_card.get("config", {}).get("freeze", 0)
+    shared = detector_card.config.get("freeze", 0)
     if shared:
         check_shared_layers(reader, detector, shared, reader_path, detector_path)
     model = create_model("gate", **parts, shared=shared)
     model.reader.load_state_dict(reader.state_dict())
     own = model.detector.state_dict()
     model.detector.load_state_dict({k: v for k, v in detector.state_dict().items() if k in own})
-    card = {
-        "arch": "gate", "arch_kwargs": {**parts, "num_classes": NOT_A_DIGIT + 1, "shared": shared},
-        "parts": {role: {"path": str(p), "seed": c.get("seed"), "command": c.get("command"),
-                         "metrics": c.get("metrics", {}).get("selected")}
-                  for role, p, c in (("reader", reader_path, reader_card), ("detector", detector_path, detector_card))},
-        "data": reader_card.get("data"), "distractors": detector_card.get("distractors"),
-        "parameters": count_parameters(model), "code_version": code_version(), "command": command,
-    }
-    save_model(Path(out), model, card)
-    return card
+    card = ModelCard(
+        arch="gate", arch_kwargs={**parts, "num_classes": NOT_A_DIGIT + 1, "shared": shared},
+        parts={role: {"path": str(p), "seed": c.seed, "command": c.command, "metrics": c.metrics.get("selected")}
+               for role, p, c in (("reader", reader_path, reader_card), ("detector", detector_path, detector_card))},
+        data=reader_card.data, distractors=detector_card.distractors,
+        parameters=count_parameters(model), code_version=code_version(), command=command,
+    )
+    return save_model(Path(out), model, card)
 
 
 def check_shared_layers(reader: nn.Module, detector: nn.Module, shared: int, reader_path, detector_path) -> None:
