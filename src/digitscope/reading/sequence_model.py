@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..inference.forward import float_batches
 from ..models.seqnet import BLANK, BOX_SCALE, BOX_WEIGHT, DIGIT_CLASSES, LENGTHS, OUTPUTS, SLOTS, TARGETS
 
 
@@ -111,8 +112,7 @@ def letterbox(ink: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> tupl
 def read_sequences(model: torch.nn.Module, images: np.ndarray, batch_size: int = 256) -> Decoded:
     """Read (N, H, W) uint8 images of the size the model was trained on (bright ink on black)."""
     model.eval()
-    outputs = [model(torch.from_numpy(images[i:i + batch_size]).unsqueeze(1).float().div_(255))
-               for i in range(0, len(images), batch_size)]
+    outputs = [model(x) for x in float_batches(images, batch_size)]
     return decode(torch.cat(outputs) if outputs else torch.zeros(0, OUTPUTS))
 
 
