@@ -3,13 +3,13 @@
     python benchmarks/read.py --n 500
     python benchmarks/read.py --n 1000 --data mnist:val --model runs/gate    # to choose between models
 
-Sets (reading.synthetic, each drawn once with its own seed): (a) seed 003's MNIST sequences of 1-5 digits in
-28 x 140; (b) free-form handwritten strings of 1-5 and of 6-10 digits; (c) house-number-like colour scenes
-of 1-5 digits. For each: exact-string accuracy (the text, refused or not), the share refused and the accuracy
+Sets (reading.synthetic, each drawn once with its own seed): (a) the multi-digit capstone report's MNIST sequences
+of 1-5 digits in 28 x 140; (b) free-form handwritten strings of 1-5 and of 6-10 digits; (c) house-number-like colour
+scenes of 1-5 digits. For each: exact-string accuracy (the text, refused or not), the share refused and the accuracy
 of what was answered, and the mean IoU of the digit boxes matched by position (a missing digit counts 0). Beside
-them, the share of strings whose every digit the classifier reads right alone, from its MNIST image: on (a),
-where each digit is that image unchanged, no segmentation can do better with this classifier; on (b) and (c)
-the digits are warped, so it only shows how hard the digits themselves are.
+them, the share of strings whose every digit the classifier reads right alone, from its MNIST image: on (a), where
+each digit is that image unchanged, no segmentation can do better with this classifier; on (b) and (c) the digits
+are warped, so it only shows how hard the digits themselves are.
 Throughput: `Reader.read` one image at a time on 5-digit free-form strings, median of --repeats passes.
 """
 

@@ -1,5 +1,5 @@
-"""Seed 003's multi-digit reader, reproduced as a baseline: one network reads a whole fixed-size image and answers
-the length of the number, each of up to five digits (or "blank"), and a box around each digit.
+"""The multi-digit capstone report's reader, reproduced as a baseline: one network reads a whole fixed-size image
+and answers the length of the number, each of up to five digits (or "blank"), and a box around each digit.
 
 Its training data are datasets like any other (``data.sequences``: ``mnist-sequences`` and ``house-scenes``),
 with one row of targets per image instead of one class; ``train.task_for`` gives the one training loop this
