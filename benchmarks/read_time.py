@@ -36,7 +36,7 @@ def main() -> None:
             reader.read(image)
         whole = time.perf_counter() - started
         started = time.perf_counter()
-        prepared = [prepare(image) for image in images]
+        prepared = [prepare(image, config=reader.config) for image in images]
         prepared_s = time.perf_counter() - started
         started = time.perf_counter()
         for one in prepared:
