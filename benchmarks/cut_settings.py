@@ -3,8 +3,9 @@
     python benchmarks/cut_settings.py --setting 1.0,4,3 --setting 0.75,5,3 --setting 0.75,5,2
     python benchmarks/cut_settings.py --setting 0.75,5,3,0.02 --setting 0.75,5,3,0.3
 
-A setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT[,SEAM_DRIFT] of `digitscope.reading.segment` (SEAM_DRIFT: the
-module's value when left out; runs in RESULTS.md from before it was a knob had 0.02). For each, the Reader (`--model`,
+A setting is cut_width,max_atoms,cuts_per_height[,seam_drift] of the Reader's `SegmentConfig` (the classifier's,
+its other fields unchanged; seam_drift: its value when left out; runs in benchmarks/LOG.md from before it was a
+knob had 0.02). For each, the Reader (`--model`,
 default the bundled `reading` classifier) reads the four sets of `read.py` made of mnist:val digits: exact strings.
 A classifier that weighs the segmentation prior (one whose card does not set its weight to 0, e.g. `default`) gets
 the prior refitted for each setting, as `python -m digitscope.reading.prior` fits it (mnist:train strings).
@@ -18,33 +19,30 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 import _report
 from read import five_digit_strings, score
 
 import digitscope
 from digitscope.data import synthetic
-from digitscope.reading import Reader, segment
+from digitscope.reading import Reader, SegmentConfig
 from digitscope.reading.fitting import fit_prior_on_training_strings
 from digitscope.reading.reader import candidates
 
-KNOBS = ("CUT_WIDTH", "MAX_ATOMS", "CUTS_PER_HEIGHT", "SEAM_DRIFT")
+KNOBS = ("cut_width", "max_atoms", "cuts_per_height", "seam_drift")
 
 
-def parse_setting(text: str) -> tuple[float, int, float, float]:
+def parse_setting(text: str) -> dict:
+    """'0.75,5,3[,0.3]' -> the SegmentConfig fields it sets."""
     try:
         width, atoms, cuts, *drift = text.split(",")
         if len(drift) > 1:
             raise ValueError
-        return float(width), int(atoms), float(cuts), float(drift[0]) if drift else segment.SEAM_DRIFT
+        return dict(zip(KNOBS, (float(width), int(atoms), float(cuts), *map(float, drift)), strict=False))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a setting is CUT_WIDTH,MAX_ATOMS,CUTS_PER_HEIGHT[,SEAM_DRIFT] (e.g. "
+        raise argparse.ArgumentTypeError(f"a setting is cut_width,max_atoms,cuts_per_height[,seam_drift] (e.g. "
                                          f"0.75,5,3 or 0.75,5,3,0.3), not {text!r}") from None
-
-
-def apply(setting: tuple[float, int, float, float]) -> None:
-    for knob, value in zip(KNOBS, setting, strict=True):
-        setattr(segment, knob, value)  # read by the segmentation at each call
 
 
 def main() -> None:
@@ -59,38 +57,39 @@ def main() -> None:
     val = digitscope.data.load("mnist:val")
     sets, five = synthetic.reading_sets(val.images, val.labels, args.n, 0), five_digit_strings(val, args.speed_n, 0)
     classifier = digitscope.load(args.model)
+    configs = [replace(SegmentConfig.from_card(classifier.card), **setting) for setting in args.setting]
     readers, exact, per_string = {}, {}, {}
-    for setting in args.setting:
-        apply(setting)
-        reader = Reader(classifier)
+    for config in configs:
+        reader = Reader(classifier, config=config)
         if reader.prior_weight:  # the classifier weighs the prior: fit it to this setting's cuts
-            reader = Reader(classifier, prior=fit_prior_on_training_strings(args.prior_strings))
-        readers[setting] = reader
-        exact[setting] = {name: score(readers[setting], strings)["exact"] for name, strings in sets.items()}
+            reader = Reader(classifier, prior=fit_prior_on_training_strings(args.prior_strings, config=config),
+                            config=config)
+        readers[config] = reader
+        exact[config] = {name: score(reader, strings)["exact"] for name, strings in sets.items()}
         # What each read costs grows with the candidates: each is rendered, brought to 28 x 28 and classified.
-        found = [candidates(image) for image in five]
-        per_string[setting] = statistics.mean(len(f[1]) if f is not None else 0 for f in found)
-    rates = {setting: [] for setting in args.setting}
+        found = [candidates(image, config) for image in five]
+        per_string[config] = statistics.mean(len(f[1]) if f is not None else 0 for f in found)
+    rates = {config: [] for config in configs}
     for _ in range(args.rounds):
-        for setting, reader in readers.items():
-            apply(setting)
+        for config, reader in readers.items():
             reader.read(five[0])
             started = time.perf_counter()
             for image in five:
                 reader.read(image)
-            rates[setting].append(len(five) / (time.perf_counter() - started))
+            rates[config].append(len(five) / (time.perf_counter() - started))
 
     names = list(sets)
-    lines = [f"| {s[0]:g} | {s[1]} | {s[2]:g} | {s[3]:g} | " + " | ".join(f"{exact[s][name]:.1%}" for name in names)
+    lines = [f"| {s.cut_width:g} | {s.max_atoms} | {s.cuts_per_height:g} | {s.seam_drift:g} | "
+             + " | ".join(f"{exact[s][name]:.1%}" for name in names)
              + f" | {sum(exact[s].values()) / len(names):.2%} | {per_string[s]:.1f} "
              f"| {statistics.median(rates[s]):.0f} |"
-             for s in args.setting]
+             for s in configs]
     refit = (f"the prior refitted for each setting on {args.prior_strings} mnist:train strings of each kind"
-             if readers[args.setting[0]].prior_weight else "no prior (the classifier's card gives it no weight)")
+             if readers[configs[0]].prior_weight else "no prior (the classifier's card gives it no weight)")
     body = (f"Exact strings, {args.n} strings of mnist:val digits per set (seeds 0..3, as `read.py`), `{args.model}` "
             f"classifier, {refit}; throughput on "
             f"{args.speed_n} 5-digit val strings, settings in turn, median of {args.rounds} rounds.\n\n"
-            f"| CUT_WIDTH | MAX_ATOMS | CUTS_PER_HEIGHT | SEAM_DRIFT | {' | '.join(names)} | mean "
+            f"| cut_width | max_atoms | cuts_per_height | seam_drift | {' | '.join(names)} | mean "
             f"| candidates per 5-digit string | 5-digit strings/s |\n"
             f"|---|---|---|---|{'---|' * len(names)}---|---|---|\n" + "\n".join(lines))
     _report.append("Where the Reader cuts touching digits: settings on validation strings", body)

@@ -3,13 +3,13 @@
     python benchmarks/read.py --n 500
     python benchmarks/read.py --n 1000 --data mnist:val --model runs/gate    # to choose between models
 
-Sets (reading.synthetic, each drawn once with its own seed): (a) seed 003's MNIST sequences of 1-5 digits in
-28 x 140; (b) free-form handwritten strings of 1-5 and of 6-10 digits; (c) house-number-like colour scenes
-of 1-5 digits. For each: exact-string accuracy (the text, refused or not), the share refused and the accuracy
+Sets (reading.synthetic, each drawn once with its own seed): (a) the multi-digit capstone report's MNIST sequences
+of 1-5 digits in 28 x 140; (b) free-form handwritten strings of 1-5 and of 6-10 digits; (c) house-number-like colour
+scenes of 1-5 digits. For each: exact-string accuracy (the text, refused or not), the share refused and the accuracy
 of what was answered, and the mean IoU of the digit boxes matched by position (a missing digit counts 0). Beside
-them, the share of strings whose every digit the classifier reads right alone, from its MNIST image: on (a),
-where each digit is that image unchanged, no segmentation can do better with this classifier; on (b) and (c)
-the digits are warped, so it only shows how hard the digits themselves are.
+them, the share of strings whose every digit the classifier reads right alone, from its MNIST image: on (a), where
+each digit is that image unchanged, no segmentation can do better with this classifier; on (b) and (c) the digits
+are warped, so it only shows how hard the digits themselves are.
 Throughput: `Reader.read` one image at a time on 5-digit free-form strings, median of --repeats passes.
 """
 
@@ -19,6 +19,7 @@ import argparse
 import os
 import statistics
 import time
+from dataclasses import replace
 
 import _report
 import numpy as np
@@ -26,8 +27,7 @@ import numpy as np
 import digitscope
 from digitscope.boxes import box_iou
 from digitscope.data import synthetic
-from digitscope.reading import Reader
-from digitscope.reading import reader as reader_module
+from digitscope.reading import Reader, SegmentConfig
 
 TARGETS = {"a": "≥ 99.0%", "b 1-5": "≥ 97%", "b 6-10": "≥ 93%", "c": "≥ 96%"}
 
@@ -38,11 +38,11 @@ def score(reader: Reader, strings: synthetic.DigitStrings, read_alone: np.ndarra
     started = time.perf_counter()
     for image, text, boxes in zip(strings.images, strings.texts, strings.boxes, strict=True):
         result = reader.read(np.asarray(image))
-        right = result["text"] == text
+        right = result.text == text
         exact += right
-        refused += result["rejected"]
-        exact_answered += right and not result["rejected"]
-        found = [d["box"] for d in result["digits"]]
+        refused += result.rejected
+        exact_answered += right and not result.rejected
+        found = [d.box for d in result.digits]
         ious += [float(box_iou(np.asarray(found[k], float), np.asarray(box, float))) if k < len(found) else 0.0
                  for k, box in enumerate(boxes)]
     n = len(strings)
@@ -78,14 +78,17 @@ def main() -> None:
     p.add_argument("--data", default="mnist:test", help="the digits the strings are made of: mnist:val to compare "
                                                         "models or settings, mnist:test for the final figures")
     p.add_argument("--max-risk", type=float, help="refuse by the number's reject rule at this risk, not the digits'")
-    p.add_argument("--unread-ink", type=float, default=reader_module.UNREAD_INK,
-                   help="refuse a reading that skips an atom with this share of a digit's ink (inf: never)")
+    p.add_argument("--unread-ink", type=float, help="refuse a reading that skips an atom with this share of a "
+                   f"digit's ink (inf: never; default: the model's card's, else {SegmentConfig().unread_ink})")
     args = p.parse_args()
-    reader_module.UNREAD_INK = args.unread_ink  # read by the Reader at each reading
     source = digitscope.data.load(args.data)
     seed = args.seed
     sets = synthetic.reading_sets(source.images, source.labels, args.n, seed)
-    reader = Reader(digitscope.load(args.model), max_risk=args.max_risk)
+    classifier = digitscope.load(args.model)
+    config = SegmentConfig.from_card(classifier.card)
+    if args.unread_ink is not None:
+        config = replace(config, unread_ink=args.unread_ink)
+    reader = Reader(classifier, max_risk=args.max_risk, config=config)
     # The digit the Reader would give each one: the likeliest of 0-9, "not a digit" aside.
     read_alone = reader.classifier.predict_proba(source.images)[:, :10].argmax(axis=1) == source.labels
     rows = {name: score(reader, strings, read_alone) for name, strings in sets.items()}
@@ -97,7 +100,7 @@ def main() -> None:
         f"| {r['iou']:.3f} | {r['n'] / r['seconds']:.0f} |" for name, r in rows.items())
     rule = ("the digits' reject rule" if args.max_risk is None
             else f"the number's reject rule at max risk {args.max_risk:.1%}")
-    rule += f", unread ink refused from {args.unread_ink:g} of a digit's"
+    rule += f", unread ink refused from {reader.config.unread_ink:g} of a digit's"
     body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes, {rule}), strings of "
             f"{args.data} digits, seeds {seed}..{seed + 3}.\n\n"
             "| set | strings | exact string (target) | every digit read right alone | refused | exact among answered "

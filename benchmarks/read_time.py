@@ -5,7 +5,7 @@
 
 Prints, per pass: the whole `Reader.read` over the set (strings/s), then its parts: `prepare` (atoms, cuts,
 candidates rendered to 28 x 28), the classifier on each string's candidates, and the path search with the answer.
-Run two commits alternately to compare them on a machine whose speed drifts; nothing is appended to RESULTS.md.
+Run two commits alternately to compare them on a machine whose speed drifts; nothing is appended to benchmarks/LOG.md.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
             reader.read(image)
         whole = time.perf_counter() - started
         started = time.perf_counter()
-        prepared = [prepare(image) for image in images]
+        prepared = [prepare(image, config=reader.config) for image in images]
         prepared_s = time.perf_counter() - started
         started = time.perf_counter()
         for one in prepared:

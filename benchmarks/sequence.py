@@ -72,12 +72,12 @@ def reader(images: np.ndarray, texts, boxes) -> dict:
     started = time.perf_counter()
     results = [read.read(image) for image in images]
     seconds = time.perf_counter() - started
-    found = [r["text"] for r in results]
-    found_boxes = [[d["box"] for d in r["digits"]] for r in results]
+    found = [r.text for r in results]
+    found_boxes = [[d.box for d in r.digits] for r in results]
     lengths = np.array([len(t) for t in texts])
     return {**by_position(found, found_boxes, texts, boxes),
             "length": float((np.array([len(f) for f in found]) == lengths).mean()), "rate": len(images) / seconds,
-            "refused": float(np.mean([r["rejected"] for r in results]))}
+            "refused": float(np.mean([r.rejected for r in results]))}
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ def expected(reader) -> dict[str, str]:
     """File name -> what `Reader.read` reads in that digit, one image at a time (the batched reading must agree),
     for the first 24 digits of the mnist:test sample."""
     sample = np.load(SAMPLE)
-    readings = {f"digit{i:02d}.png": reader.read(image)["text"] for i, image in enumerate(sample["images"][:24])}
+    readings = {f"digit{i:02d}.png": reader.read(image).text for i, image in enumerate(sample["images"][:24])}
     right = sum(text == str(label) for text, label in zip(readings.values(), sample["labels"], strict=False))
     assert right >= 22, "the Reader reads single MNIST digits as one-character strings, nearly always right"
     return readings

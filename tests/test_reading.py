@@ -14,11 +14,11 @@ import digitscope
 from digitscope.cli import app
 from digitscope.data import synthetic
 from digitscope.imageio import ImageError, ImageTooLargeError
-from digitscope.reading import Reader, segment
+from digitscope.reading import Reader, Reading, SegmentConfig, segment
 from digitscope.reading.fitting import fit_rule
 from digitscope.reading.path import best_path
 from digitscope.reading.prior import SegmentPrior
-from digitscope.reading.reader import MAX_PIXELS
+from digitscope.reading.reader import MAX_PIXELS, candidates
 from digitscope.reading.risk import threshold_for
 
 # The first four digits of each class in mnist:test (never trained on), so the tests need no download.
@@ -71,12 +71,12 @@ def iou(a, b) -> float:
     return ix * iy / union
 
 
-def assert_reads(result: dict, text: str, boxes=None, min_iou: float = 0.6) -> None:
-    assert result["text"] == text, result
-    assert [d["digit"] for d in result["digits"]] == [int(c) for c in text]
+def assert_reads(result: Reading, text: str, boxes=None, min_iou: float = 0.6) -> None:
+    assert result.text == text, result
+    assert [d.digit for d in result.digits] == [int(c) for c in text]
     if boxes is not None:
-        for found, true in zip(result["digits"], boxes, strict=True):
-            assert iou(found["box"], true) >= min_iou, (found["box"], true)
+        for found, true in zip(result.digits, boxes, strict=True):
+            assert iou(found.box, true) >= min_iou, (found.box, true)
 
 
 # --- the path search
@@ -120,11 +120,11 @@ def test_reads_a_handwritten_string_of_mnist_test_digits(reader, digits):
     exact = 0
     for image, text, boxes in zip(strings.images, strings.texts, strings.boxes, strict=True):
         result = reader.read(image)
-        assert 0 < result["confidence"] <= 1
-        assert result["confidence"] == pytest.approx(np.prod([d["confidence"] for d in result["digits"]]), abs=1e-5)
-        if not result["rejected"]:  # an answer given is right; a doubtful one (an open 0 like a 2) is refused
+        assert 0 < result.confidence <= 1
+        assert result.confidence == pytest.approx(np.prod([d.confidence for d in result.digits]), abs=1e-5)
+        if not result.rejected:  # an answer given is right; a doubtful one (an open 0 like a 2) is refused
             assert_reads(result, text, boxes)
-        exact += result["text"] == text
+        exact += result.text == text
     assert exact >= 2
 
 
@@ -184,7 +184,7 @@ def test_tolerates_a_little_rotation(reader, digits):
     ink, _ = write([digit(digits, d, 1) for d in (4, 2, 1, 7)], gaps=[12, 12, 12], margin=30)
     for angle in (-7, 7):
         rotated = np.array(Image.fromarray(ink).rotate(angle, resample=Image.Resampling.BILINEAR))
-        assert reader.read(255 - rotated)["text"] == "4217"
+        assert reader.read(255 - rotated).text == "4217"
 
 
 def test_a_row_of_letters_is_no_number(reader):
@@ -193,7 +193,7 @@ def test_a_row_of_letters_is_no_number(reader):
         image = Image.new("L", (40 + 28 * len(word), 70), 255)
         ImageDraw.Draw(image).text((15, 10), word, fill=0, font=font)
         result = reader.read(np.array(image))
-        assert result["rejected"] and result["reason"] in ("not_a_digit", "uncertain"), (word, result)
+        assert result.rejected and result.reason in ("not_a_digit", "uncertain"), (word, result)
 
 
 def test_a_scribble_is_no_number(reader):
@@ -206,8 +206,8 @@ def test_a_scribble_is_no_number(reader):
         image = Image.new("L", (400, 200), 255)
         ImageDraw.Draw(image).line([(x * 400, y * 200) for x, y in points], fill=0, width=13, joint="curve")
         result = reader.read(np.array(image))
-        assert result["rejected"], (seed, result)
-        reasons.append(result["reason"])
+        assert result.rejected, (seed, result)
+        reasons.append(result.reason)
     assert reasons.count("not_a_digit") >= 9, reasons
 
 
@@ -219,27 +219,27 @@ def test_a_mark_left_unread_between_digits_makes_the_reading_refused(reader, dig
         ImageDraw.Draw(glyph).text((3, 0), letter, fill=255, font=font)
         canvas, _ = write([digit(digits, 3), np.array(glyph), digit(digits, 5)], [10, 10])
         result = reader.read(canvas)
-        assert result["rejected"] and result["reason"] == "uncertain", (letter, result)
+        assert result.rejected and result.reason == "uncertain", (letter, result)
     canvas, _ = write([digit(digits, 3), digit(digits, 5)], [10])
-    assert not reader.read(canvas)["rejected"]
+    assert not reader.read(canvas).rejected
 
 
 def test_a_blank_page_is_no_number(reader):
     for image in (np.full((60, 200), 255, np.uint8), np.zeros((30, 30, 3), np.uint8), np.full((8, 10), 9, np.uint8)):
-        assert reader.read(image) == {"text": "", "confidence": None, "rejected": True, "reason": "not_a_digit",
-                                      "digits": []}
+        assert reader.read(image).to_dict() == {"text": "", "confidence": None, "rejected": True,
+                                                "reason": "not_a_digit", "digits": []}
 
 
 def test_hints_expected_length_and_charset(reader, digits):
     image, _ = write([digit(digits, 4, 1), digit(digits, 7, 2)], gaps=[-2])
     two = reader.read(255 - image, expect_length=2)
-    assert two["text"] == "47" and len(two["digits"]) == 2 and not two["rejected"]
+    assert two.text == "47" and len(two.digits) == 2 and not two.rejected
     # Six digits cannot be made of this ink: the best reading, refused.
     six = reader.read(255 - image, expect_length=6)
-    assert six["rejected"] and six["text"] == "47"
+    assert six.rejected and six.text == "47"
     # A charset without 7: the 7 must be read as something else, and that reading is not to be trusted.
     limited = reader.read(255 - image, charset="012345")
-    assert limited["rejected"] and "7" not in limited["text"]
+    assert limited.rejected and "7" not in limited.text
     with pytest.raises(ValueError, match="charset"):
         reader.read(255 - image, charset="0a")
 
@@ -258,7 +258,7 @@ def test_bad_input_gets_a_clear_error(reader):
         reader.read(np.zeros((40, 40, 4), np.uint8))
     rng = np.random.default_rng(0)
     for shape in ((8, 8), (9, 13, 3), (10, 300)):  # small, odd sizes: an answer, never a crash
-        assert reader.read(rng.integers(0, 256, shape, dtype=np.uint8))["rejected"] in (True, False)
+        assert reader.read(rng.integers(0, 256, shape, dtype=np.uint8)).rejected in (True, False)
 
 
 def test_a_large_photo_is_read_at_working_resolution_with_boxes_in_its_pixels(reader, digits):
@@ -314,8 +314,8 @@ def test_number_rule_curve_says_what_each_threshold_answers(reader, digits):
     thresholds = [t for t, _, _ in rule["curve"]]
     assert rule["readings"] == 24 and thresholds and thresholds == sorted(thresholds, reverse=True)
     for threshold, coverage, risk in rule["curve"]:
-        answered = [r["text"] == t for r, t in zip(results, texts, strict=True)
-                    if not r["rejected"] and r["confidence"] >= threshold]
+        answered = [r.text == t for r, t in zip(results, texts, strict=True)
+                    if not r.rejected and r.confidence >= threshold]
         assert len(answered) / 24 == pytest.approx(coverage, abs=1e-4)
         assert 1 - np.mean(answered) == pytest.approx(risk, abs=1e-4)
 
@@ -327,9 +327,9 @@ def test_reader_at_a_chosen_risk_refuses_numbers_below_its_threshold(digits):
     classifier.card = replace(classifier.card, reading={"number_reject": {
         "temperature": temperature, "curve": [[0.999999, 0.2, 0.0], [0.5, 0.9, 0.01]]}})
     strict, lenient = Reader(classifier, max_risk=0.001), Reader(classifier, max_risk=0.02)
-    assert strict.read(canvas)["rejected"] and strict.read(canvas)["reason"] == "uncertain"
+    assert strict.read(canvas).rejected and strict.read(canvas).reason == "uncertain"
     assert_reads(lenient.read(canvas), "35")
-    assert not lenient.read(canvas)["rejected"]
+    assert not lenient.read(canvas).rejected
 
     classifier.card = replace(classifier.card, reading={})
     with pytest.raises(ValueError, match="no reject rule for whole numbers"):
@@ -361,7 +361,7 @@ def test_a_flat_digit_alone_is_one_digit_however_wide(reader, digits, value, nth
     flat = np.array(Image.fromarray(image).resize((image.shape[1] * 2, image.shape[0] * 2 // 3),
                                                   Image.Resampling.BILINEAR))
     rows, cols = np.flatnonzero(flat.max(axis=1) > 40), np.flatnonzero(flat.max(axis=0) > 40)
-    assert np.ptp(cols) > segment.MAX_WIDTH * np.ptp(rows)
+    assert np.ptp(cols) > SegmentConfig().max_width * np.ptp(rows)
     result = reader.read(255 - flat)
     assert_reads(result, str(value))
 
@@ -380,7 +380,7 @@ def test_candidates_measure_width_upright_as_well_as_along_the_slant():
             for x0, y0 in ((30, 6), (42, 30))]
     upright = 62 - 30
     along = atoms.extent[bars, 1].max() - atoms.extent[bars, 0].min()
-    assert upright <= segment.MAX_WIDTH * atoms.line_height < along
+    assert upright <= SegmentConfig().max_width * atoms.line_height < along
     assert [min(bars), max(bars) + 1] in segment.candidate_spans(atoms).index.tolist()
 
 
@@ -399,3 +399,28 @@ def test_prior_from_another_segmentation_is_refused(tmp_path, reader):
     path.write_text(json.dumps(card))
     with pytest.raises(ValueError, match="refit"):
         SegmentPrior.load(path)
+
+
+def test_a_reading_as_json_has_the_shape_the_command_and_the_api_give(reader, digits):
+    image, _ = write([digit(digits, 4), digit(digits, 7)], gaps=[8])
+    reading = reader.read(255 - image)
+    assert isinstance(reading, Reading)
+    as_json = json.loads(json.dumps(reading.to_dict()))
+    assert list(as_json) == ["text", "confidence", "rejected", "reason", "digits"]
+    assert as_json["text"] == reading.text and len(as_json["digits"]) == len(reading.digits)
+    for d, box in zip(as_json["digits"], reading.digits, strict=True):
+        assert list(d) == ["digit", "box", "confidence", "probabilities"]
+        assert d["box"] == box.box and all(isinstance(v, int) for v in d["box"]) and len(d["probabilities"]) == 10
+
+
+def test_segment_config_comes_from_the_reader_or_the_card_else_the_defaults(reader, digits):
+    assert reader.config == SegmentConfig() == SegmentConfig.from_card({})
+    card = {**reader.classifier.card, "reading": {**reader.classifier.card.get("reading", {}),
+                                                  "segment": {"max_atoms": 2}}}
+    assert SegmentConfig.from_card(card) == replace(SegmentConfig(), max_atoms=2)
+    assert SegmentConfig.from_card({"reading": {"segment": SegmentConfig().to_dict()}}) == SegmentConfig()
+    # A setting reaches the segmentation: with no cuts into components, a touching pair is one candidate.
+    image, _ = write([digit(digits, 1), digit(digits, 7)], gaps=[-10])
+    uncut = Reader(reader.classifier, reader.prior, config=replace(reader.config, cut_width=100.0))
+    assert uncut.config.cut_width == 100.0 and reader.config.cut_width == 0.75
+    assert len(candidates(255 - image, uncut.config)[1]) < len(candidates(255 - image, reader.config)[1])

@@ -1,4 +1,5 @@
-"""Seed 003's sequence model: its targets, its loss and decoding, its datasets, and training it in the one loop."""
+"""The multi-digit capstone report's sequence model: its targets, its loss and decoding, its datasets, and training
+it in the one loop."""
 
 from pathlib import Path
 

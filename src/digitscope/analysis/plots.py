@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only: no display on servers
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def pyplot() -> ModuleType:
+    """matplotlib's pyplot, set up the one way every figure here is drawn: to files only (Agg: no display on
+    servers). Imported when a figure is made, not with the module: most commands draw none."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path: Path, **options) -> Path:
+    """Write `fig` to `path` (``options`` go to ``savefig``) and free it: pyplot keeps every open figure."""
+    fig.savefig(path, **options)
+    pyplot().close(fig)
+    return Path(path)
 
 
 def plot_confusion(cm: np.ndarray, path: Path, title: str = "Confusion matrix") -> Path:
     cm = np.asarray(cm)
     k = len(cm)
-    fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
+    fig, ax = pyplot().subplots(figsize=(7, 6), dpi=110)
     off_diagonal = cm.copy()
     np.fill_diagonal(off_diagonal, 0)
     # Colour the mistakes only: the diagonal would swamp the scale.
@@ -26,30 +41,27 @@ def plot_confusion(cm: np.ndarray, path: Path, title: str = "Confusion matrix") 
     ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="true", title=title)
     fig.colorbar(im, ax=ax, label="errors")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def plot_error_histogram(histogram: dict[str, int], path: Path,
                          title: str = "Error magnitude |true - predicted|") -> Path:
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
+    fig, ax = pyplot().subplots(figsize=(6, 3.5), dpi=110)
     magnitudes = list(range(1, 10))
     counts = [histogram.get(str(m), 0) for m in magnitudes]
     ax.bar(magnitudes, counts, color="#c0392b")
     ax.set(xticks=magnitudes, xlabel="|true - predicted|", ylabel="misidentified images", title=title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def plot_error_magnitudes(rows: list[dict], path: Path, title: str) -> Path:
-    """Seed 004's Figures 5 and 6 for each model: how many mistakes (mean per trial) and what share of them
-    lie 1, 2, ... 9 away from the truth, one bar per loss. ``rows``: ``analysis.experiments.summarize`` rows."""
+    """The numerical-loss paper's (Suzuki et al. 2021) Figures 5 and 6 for each model: how many mistakes (mean
+    per trial) and what share of them lie 1, 2, ... 9 away from the truth, one bar per loss. ``rows``:
+    ``analysis.experiments.summarize`` rows."""
     models = list(dict.fromkeys(r["model"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    fig, axes = plt.subplots(len(models), 2, figsize=(10, 3 * len(models)), dpi=110, squeeze=False)
+    fig, axes = pyplot().subplots(len(models), 2, figsize=(10, 3 * len(models)), dpi=110, squeeze=False)
     width = 0.8 / len(methods)
     for axes_row, model in zip(axes, models, strict=True):
         for k, method in enumerate(methods):
@@ -65,6 +77,4 @@ def plot_error_magnitudes(rows: list[dict], path: Path, title: str) -> Path:
         ax.set_xlabel("|true - predicted|")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)

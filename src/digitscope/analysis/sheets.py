@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .plots import pyplot, save
 
 CELL_INCHES = 1.25  # at 100 dpi: an 84 px digit plus room for three caption lines
 
@@ -28,7 +26,7 @@ def contact_sheet(images: np.ndarray, captions: Sequence[str], path: Path, title
     rows = -(-n // columns)
     lines = max((c.count("\n") + 1 for c in captions), default=1)
     cell_h = CELL_INCHES * 0.85 + 0.17 * lines
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * CELL_INCHES, rows * cell_h + (0.4 if title else 0)),
+    fig, axes = pyplot().subplots(rows, columns, figsize=(columns * CELL_INCHES, rows * cell_h + (0.4 if title else 0)),
                              dpi=100, squeeze=False, layout="constrained")  # makes room for captions and title
     for ax in axes.flat:
         ax.axis("off")
@@ -43,6 +41,4 @@ def contact_sheet(images: np.ndarray, captions: Sequence[str], path: Path, title
         fig.suptitle(title, fontsize=11)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight", pad_inches=0.1)  # nothing clipped, whatever the caption length
-    plt.close(fig)
-    return path
+    return save(fig, path, bbox_inches="tight", pad_inches=0.1)  # nothing clipped, whatever the caption length

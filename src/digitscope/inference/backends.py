@@ -50,9 +50,10 @@ class TorchBackend:
     def logits(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         import torch
 
+        from .forward import float_batches
+
         with torch.no_grad():
-            out = [self.model(torch.from_numpy(images[i:i + batch_size]).to(self.device).unsqueeze(1).float()
-                              .div_(255)).float().cpu() for i in range(0, len(images), batch_size)]  # each (B, K)
+            out = [self.model(x).float().cpu() for x in float_batches(images, batch_size, self.device)]  # each (B, K)
         return torch.cat(out).numpy()
 
 

@@ -290,19 +290,25 @@ class DigitClassifier:
     def predict_files(self, paths: list[str | Path]) -> list[Prediction]:
         """Read, preprocess and classify each file; a file that fails gets an error entry, the rest go on."""
         from ..imageio import read_images
+
+        return self.predict_images([(str(path), image, error) for path, image, error in read_images(paths)])
+
+    def predict_images(self, decoded: list[tuple[str, np.ndarray | None, Exception | None]]) -> list[Prediction]:
+        """Preprocess and classify decoded images, (name, image, None) each, in one batch; one that could not be
+        decoded, (name, None, error), gets an error entry in its place."""
         from ..preprocess import to_mnist
 
         results: list[Prediction | None] = []
         digits, where = [], []
-        for path, image, error in read_images(paths):
+        for name, image, error in decoded:
             if error is not None:
-                results.append(Prediction(str(path), None, None, None, True, "error", str(error)))
+                results.append(Prediction(name, None, None, None, True, "error", str(error)))
                 continue
             where.append(len(results))
             results.append(None)
             digits.append(to_mnist(image))
         if digits:
-            for slot, answer in zip(where, self.classify(np.stack(digits), [str(paths[i]) for i in where]),
+            for slot, answer in zip(where, self.classify(np.stack(digits), [decoded[i][0] for i in where]),
                                     strict=True):
                 results[slot] = answer
         return results

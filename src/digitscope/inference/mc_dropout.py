@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .backends import PREDICT_BATCH
-from .forward import as_batch
+from .forward import as_batch, float_batches
 
 if TYPE_CHECKING:
     from .classifier import DigitClassifier
@@ -28,7 +28,7 @@ def mc_dropout_proba(classifier: DigitClassifier, images: np.ndarray, samples: i
         raise ValueError(f"MC dropout needs a model with dropout layers; {classifier.card.arch!r} has none")
     if samples < 2:
         raise ValueError(f"MC dropout needs at least 2 samples, not {samples}")
-    x = torch.from_numpy(as_batch(images))
+    x = as_batch(images)
     generator_state = torch.get_rng_state()
     torch.manual_seed(seed)  # the same images give the same samples: reports are reproducible
     dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
@@ -36,8 +36,8 @@ def mc_dropout_proba(classifier: DigitClassifier, images: np.ndarray, samples: i
         for m in dropouts:
             m.train()
         out = np.empty((samples, len(x), classifier.num_classes), np.float32)
-        for i in range(0, len(x), batch_size):
-            batch = x[i:i + batch_size].to(classifier.device).unsqueeze(1).float().div_(255)  # (B, 1, 28, 28)
+        for i, batch in zip(range(0, len(x), batch_size), float_batches(x, batch_size, classifier.device),
+                            strict=True):  # each (B, 1, 28, 28)
             for s in range(samples):
                 out[s, i:i + len(batch)] = torch.softmax(model(batch).float(), dim=1).cpu().numpy()
     finally:

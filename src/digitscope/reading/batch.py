@@ -9,7 +9,7 @@ scores the candidates of a whole batch of images in one classifier call (``Reade
 appends one line per image to the output, flushed batch by batch. Memory is the queues, a batch, and the
 names of the files already read (for ``resume``), whatever the number of files.
 
-A line is the Reader's result plus ``"file"``; a file that cannot be read gets
+A line is the Reader's result (``Reading.to_dict``) plus ``"file"``; a file that cannot be read gets
 ``{"file", "error", "rejected": true, "reason": "error", ...}`` and the others go on. Lines come in the order
 the images finish, not the order of the names.
 
@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ..imageio import ImageError, read_image
 from .reader import Prepared, Reader, prepare
+from .segment import SegmentConfig
 
 # What `read DIR` picks up from a directory; files named explicitly or by a glob are read whatever their name.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -62,11 +63,12 @@ def _walk(directory: str) -> Iterator[str]:
                 yield entry.path
 
 
-def prepare_file(file: str, source: str | bytes | None = None) -> Prepared | str:
-    """Decode a file (or its bytes, `source`) and find its candidate digits; the error message when it cannot
-    be read or holds no usable image."""
+def prepare_file(file: str, source: str | bytes | None = None, config: SegmentConfig = SegmentConfig()
+                 ) -> Prepared | str:
+    """Decode a file (or its bytes, `source`) and find its candidate digits as `config` cuts them (the Reader's);
+    the error message when it cannot be read or holds no usable image."""
     try:
-        return prepare(read_image(file if source is None else source, name=file), file)
+        return prepare(read_image(file if source is None else source, name=file), file, config)
     except (ImageError, OSError) as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001 - an image no rule foresaw must not stop a million-file job
@@ -79,7 +81,7 @@ def read_prepared_batch(reader: Reader, files: list[str], prepared: list[Prepare
     them), an error line for the others."""
     good = [p for p in prepared if not isinstance(p, str)]
     answers = iter(reader.read_prepared(good, expect_length, charset))
-    return [error_line(file, p) if isinstance(p, str) else {"file": file, **next(answers)}
+    return [error_line(file, p) if isinstance(p, str) else {"file": file, **next(answers).to_dict()}
             for file, p in zip(files, prepared, strict=True)]
 
 
@@ -88,7 +90,7 @@ def read_batch(reader: Reader, files: list[str], sources: list[bytes] | None = N
     """The per-batch function: decode, segment and read a batch of files (from `sources`, their bytes, when
     the engine has already fetched them), one result line per file."""
     sources = [None] * len(files) if sources is None else sources
-    prepared = [prepare_file(file, source) for file, source in zip(files, sources, strict=True)]
+    prepared = [prepare_file(file, source, reader.config) for file, source in zip(files, sources, strict=True)]
     return read_prepared_batch(reader, files, prepared, expect_length, charset)
 
 
@@ -126,10 +128,10 @@ def open_output(out: str | Path, resume: bool) -> tuple[set[str], int]:
 
 # ---------------------------------------------------------------------------------------------- local engine
 
-def _prepare_worker(names: mp.Queue, prepared: mp.Queue) -> None:
+def _prepare_worker(names: mp.Queue, prepared: mp.Queue, config: SegmentConfig) -> None:
     """A worker process: file names in, (name, Prepared | error message) out, until the None sentinel."""
     while (file := names.get()) is not None:
-        prepared.put((file, prepare_file(file)))
+        prepared.put((file, prepare_file(file, config=config)))
     prepared.put(None)
 
 
@@ -185,31 +187,32 @@ def read_to_jsonl(sources: Iterable[str | Path], out: str | Path, reader: Reader
                 on_batch(len(lines), errors)
 
         if workers == 0:
-            _read_here(files, batch_size, write)
+            _read_here(files, batch_size, reader.config, write)
         else:
-            _read_with_workers(files, workers, batch_size, write)
+            _read_with_workers(files, workers, batch_size, reader.config, write)
     seconds = time.perf_counter() - started
     return {**totals, "skipped": skipped, "seconds": round(seconds, 3),
             "images_per_s": round(totals["read"] / seconds, 1) if seconds > 0 else None, "out": str(out)}
 
 
-def _read_here(files: Iterator[str], batch_size: int, write) -> None:
+def _read_here(files: Iterator[str], batch_size: int, config: SegmentConfig, write) -> None:
     batch: list[str] = []
     for file in files:
         batch.append(file)
         if len(batch) == batch_size:
-            write(batch, [prepare_file(f) for f in batch])
+            write(batch, [prepare_file(f, config=config) for f in batch])
             batch = []
     if batch:
-        write(batch, [prepare_file(f) for f in batch])
+        write(batch, [prepare_file(f, config=config) for f in batch])
 
 
-def _read_with_workers(files: Iterator[str], workers: int, batch_size: int, write) -> None:
+def _read_with_workers(files: Iterator[str], workers: int, batch_size: int, config: SegmentConfig, write) -> None:
     # Spawned, not forked: a fork of a process whose torch has started its thread pool can hang.
     context = mp.get_context("spawn")
     names = context.Queue(maxsize=QUEUE_BATCHES * batch_size)
     prepared = context.Queue(maxsize=QUEUE_BATCHES * batch_size)
-    processes = [context.Process(target=_prepare_worker, args=(names, prepared), daemon=True) for _ in range(workers)]
+    processes = [context.Process(target=_prepare_worker, args=(names, prepared, config), daemon=True)
+                 for _ in range(workers)]
     for process in processes:
         process.start()
     failure: list[BaseException] = []

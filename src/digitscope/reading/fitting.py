@@ -15,16 +15,17 @@ from ..uncertainty.reject import risk_coverage
 from .prior import WHOLE_IOU, SegmentPrior, design
 from .reader import Reader, candidates
 from .risk import temperature_of
+from .segment import SegmentConfig
 
 
-def training_rows(images, texts: list[str], boxes: list[np.ndarray],
-                  classifier) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The shape (E, len(SHAPE)), digit (E,) and wholeness (E,) of every candidate span of some strings: a span
-    that matches a true digit's box is a whole digit of its true label; any other span is not whole, read as
-    the classifier reads it."""
+def training_rows(images, texts: list[str], boxes: list[np.ndarray], classifier,
+                  config: SegmentConfig = SegmentConfig()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shape (E, len(SHAPE)), digit (E,) and wholeness (E,) of every candidate span of some strings, as
+    `config` cuts them: a span that matches a true digit's box is a whole digit of its true label; any other span
+    is not whole, read as the classifier reads it."""
     shapes, digits, wholes = [], [], []
     for image, text, truth in zip(images, texts, boxes, strict=True):
-        found = candidates(np.asarray(image))
+        found = candidates(np.asarray(image), config)
         if found is None:
             continue
         atoms, spans, canonical, factor = found
@@ -43,14 +44,16 @@ def fit_prior(shapes: np.ndarray, digits: np.ndarray, wholes: np.ndarray, card: 
     return SegmentPrior(model.coef_[0], model.intercept_[0], card)
 
 
-def fit_prior_on_training_strings(strings: int = 1500, seed: int = 0) -> SegmentPrior:
-    """The prior of the segmentation as it is now, fitted on ``strings`` strings of mnist:train digits of each kind."""
+def fit_prior_on_training_strings(strings: int = 1500, seed: int = 0,
+                                  config: SegmentConfig = SegmentConfig()) -> SegmentPrior:
+    """The prior of the segmentation as `config` cuts, fitted on ``strings`` strings of mnist:train digits of each
+    kind."""
     train = load_data("mnist:train")
     classifier = load("default")
     sets = [synthetic.mnist_sequences(train.images, train.labels, strings, seed),
             synthetic.freeform_strings(train.images, train.labels, strings, seed + 1),
             synthetic.house_number_scenes(train.images, train.labels, strings, seed + 2)]
-    rows = [training_rows(s.images, s.texts, s.boxes, classifier) for s in sets]
+    rows = [training_rows(s.images, s.texts, s.boxes, classifier, config) for s in sets]
     shapes, digits, wholes = (np.concatenate(column) for column in zip(*rows, strict=True))
     card = {"fitted_on": f"mnist:train strings, {strings} of each kind, seed {seed}",
             "command": f"digitscope fit prior --strings {strings} --seed {seed}",
@@ -63,14 +66,14 @@ def fit_rule(reader, sets: dict) -> dict:
     the points some max_risk would choose, as (threshold, coverage, risk). Readings the Reader refuses whatever
     their confidence (a digit's worth of ink left unread, "not a digit" more probable than the digit) count as
     never answered."""
-    everything = Reader(reader.classifier, reader.prior)
+    everything = Reader(reader.classifier, reader.prior, config=reader.config)
     everything.number_threshold = 0.0  # refuses only what no threshold would answer
     scores, right = [], []
     for strings in sets.values():
         for image, text in zip(strings.images, strings.texts, strict=True):
             result = everything.read(np.asarray(image))
-            scores.append(-1.0 if result["rejected"] else result["confidence"])
-            right.append(result["text"] == text)
+            scores.append(-1.0 if result.rejected else result.confidence)
+            right.append(result.text == text)
     coverage, risk, thresholds = risk_coverage(np.array(scores), np.array(right))
     answerable = thresholds >= 0  # the refused readings (score -1) come last, as one point no threshold reaches
     coverage, risk, thresholds = coverage[answerable], risk[answerable], thresholds[answerable]

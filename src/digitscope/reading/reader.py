@@ -2,8 +2,9 @@
 
     reader = digitscope.Reader()              # the bundled default classifier
     reader.read(image)                        # uint8 (H, W) or (H, W, 3), any polarity or colours
-    -> {"text": "4217", "confidence": 0.998, "rejected": False, "reason": None,
-        "digits": [{"digit": 4, "box": [x0, y0, x1, y1], "confidence": 0.9996, "probabilities": [...]}, ...]}
+    -> Reading(text="4217", confidence=0.998, rejected=False, reason=None,
+               digits=[DigitBox(digit=4, box=[x0, y0, x1, y1], confidence=0.9996, probabilities=[...]), ...])
+    reading.to_dict()                         # the same as JSON: `digitscope read --json`, the HTTP API
 
 How: the ink map of the one preprocessing path (``preprocess.ink_map``, once rules are painted over and
 the lighting levelled: ``scene``), atoms and candidate digits (``segment``), every candidate through
@@ -18,12 +19,14 @@ right if the segmentation is and the digits' errors are independent. The reading
 the best path (reason ``uncertain``), the path leaves a digit's worth of ink unread (``uncertain``), or
 ``expect_length`` cannot be met; when most of the digits are refused (at least two), or there is nothing
 digit-like on the page, the reason is ``not_a_digit``. ``Reader(max_risk=r)`` refuses by the number's own
-confidence instead of its digits', at the threshold fitted for risk r (``risk``).
+confidence instead of its digits', at the threshold fitted for risk r (``risk``). How it cuts and what it
+leaves unread: ``Reader(config=SegmentConfig(...))`` (``segment.SegmentConfig``; default: the classifier's card's,
+else the defaults).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,22 +37,12 @@ from ..labels import NOT_A_DIGIT
 from ..preprocess import MIN_INK_MASS, ink_map, ink_to_mnist
 from .path import best_path
 from .scene import clean_scene
-from .segment import Atoms, Spans, candidate_spans, find_atoms, render_span
+from .segment import Atoms, SegmentConfig, Spans, candidate_spans, find_atoms, render_span
 
 if TYPE_CHECKING:  # imported when a Reader is made, so that fitting a prior (reading.fitting) can import the reader
     from .prior import SegmentPrior
 
 MIN_SIDE = 8  # fewer pixels than this across cannot show a digit
-# Large images are read at a resolution of at most this many pixels (area-averaged): a digit string
-# needs far fewer, and the segmentation's cost grows with the pixel count.
-WORK_PIXELS = 2_000_000
-# Reading nothing where an atom is costs this log-probability per line-height-sized atom of ink: a
-# digit is dropped only when every reading of it is less likely than e^-12; a speck costs almost nothing.
-SKIP_COST = -12.0
-# ... but a reading that leaves this much of a digit's ink unread (a share of the typical digit's mass) is refused:
-# a number with a digit dropped is the worst answer it can give. On strings of mnist:val digits 0.2-0.4 refuse the
-# same three readings that had dropped a digit and no right one, 0.6 lets one of them through (benchmarks/LOG.md).
-UNREAD_INK = 0.4
 # How much the segmentation prior's log-odds count against the classifier's log-probabilities, for a classifier
 # that has only seen digits alone. Chosen on strings of mnist:val digits: 0.1-0.25 read equally well; from 0.5
 # up, shape starts to overrule clear readings. A classifier trained on the Reader's own candidates (the bundled
@@ -78,17 +71,46 @@ def _check(image: np.ndarray, name: str) -> np.ndarray:
     return image
 
 
-def _working_resolution(image: np.ndarray) -> tuple[np.ndarray, int]:
-    """Shrink a large image by a whole factor (box filter); returns the image and the factor."""
+def _working_resolution(image: np.ndarray, work_pixels: int) -> tuple[np.ndarray, int]:
+    """Shrink an image of more than `work_pixels` by a whole factor (box filter); returns the image and the factor."""
     h, w = image.shape[:2]
-    factor = int(np.ceil(np.sqrt(h * w / WORK_PIXELS)))
+    factor = int(np.ceil(np.sqrt(h * w / work_pixels)))
     if factor <= 1:
         return image, 1
     return np.asarray(Image.fromarray(image).reduce(factor)), factor
 
 
-def _result(text: str, confidence: float | None, rejected: bool, reason: str | None, digits: list[dict]) -> dict:
-    return {"text": text, "confidence": confidence, "rejected": rejected, "reason": reason, "digits": digits}
+@dataclass
+class DigitBox:
+    """One digit of a reading: the digit, its box (x0, y0, x1, y1) in the image's pixels, and its probability."""
+
+    digit: int
+    box: list[int]
+    confidence: float
+    probabilities: list[float]  # of each digit 0-9 for this box (the page's top-3 bars)
+
+    def to_dict(self) -> dict:
+        return {"digit": self.digit, "box": self.box, "confidence": self.confidence,
+                "probabilities": self.probabilities}
+
+
+@dataclass
+class Reading:
+    """What ``Reader.read`` answers. With ``rejected`` the text is still the best reading, for people to see;
+    ``reason``: ``uncertain`` or ``not_a_digit`` when rejected, else None. ``confidence``: None when no digit
+    was found."""
+
+    text: str
+    confidence: float | None
+    rejected: bool
+    reason: str | None
+    digits: list[DigitBox] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """As JSON has it (``digitscope read --json``, the HTTP API's /v1/read)."""
+        return {"text": self.text, "confidence": self.confidence, "rejected": self.rejected, "reason": self.reason,
+                "digits": [d.to_dict() for d in self.digits]}
+
 
 
 @dataclass
@@ -100,10 +122,11 @@ class Prepared:
     found: tuple[Atoms, Spans, np.ndarray, int] | None  # `candidates(...)`, without the atoms' pixel labels
 
 
-def prepare(image: np.ndarray, name: str = "image") -> Prepared:
-    """Check an image and find its candidate digits. Raises ImageError like `Reader.read`."""
+def prepare(image: np.ndarray, name: str = "image", config: SegmentConfig = SegmentConfig()) -> Prepared:
+    """Check an image and find its candidate digits as `config` cuts them (the Reader's ``config``). Raises
+    ImageError like `Reader.read`."""
     image = _check(image, name)
-    found = candidates(image)
+    found = candidates(image, config)
     if found is not None:
         atoms, spans, canonical, factor = found
         # The decision needs only the atoms' boxes and ink: dropping the (H, W) label map keeps what
@@ -119,7 +142,8 @@ class Reader:
     The classifier has 10 classes, or 11 where class 10 means "not a digit"; either way its reject rule
     (``is_uncertain``) decides when a digit is too unsure to stand."""
 
-    def __init__(self, classifier=None, prior: SegmentPrior | None = None, max_risk: float | None = None):
+    def __init__(self, classifier=None, prior: SegmentPrior | None = None, max_risk: float | None = None,
+                 config: SegmentConfig | None = None):
         if classifier is None:
             from ..inference.classifier import load
 
@@ -129,6 +153,8 @@ class Reader:
                              f"'not a digit'; this one has {classifier.num_classes}")
         self.classifier = classifier
         self.prior_weight = float(classifier.card.reading.get("prior_weight", PRIOR_WEIGHT))
+        # How it cuts: as asked, else as the classifier was trained to read (its card), else the defaults.
+        self.config = config if config is not None else SegmentConfig.from_card(classifier.card)
         if prior is None:
             from .prior import SegmentPrior
 
@@ -142,14 +168,14 @@ class Reader:
 
             self.number_threshold = threshold_for(rule_of(classifier), max_risk)
 
-    def read(self, image: np.ndarray, expect_length: int | None = None, charset: str | None = None) -> dict:
+    def read(self, image: np.ndarray, expect_length: int | None = None, charset: str | None = None) -> Reading:
         """Read the number in `image`, uint8 (H, W) or (H, W, 3). `expect_length`: the number has exactly this
         many digits; `charset`: the digits it may contain (e.g. "01"). Raises ImageError (ImageTooLargeError
         over MAX_PIXELS) for an array that cannot hold a number."""
         return self._read(image, expect_length, charset, "image")
 
     def read_prepared(self, batch: list[Prepared], expect_length: int | None = None,
-                      charset: str | None = None) -> list[dict]:
+                      charset: str | None = None) -> list[Reading]:
         """Read many prepared images (`prepare`) with one classifier call over all their candidates: the
         batched half of `read`, for batch jobs that segment in other processes."""
         allowed = _arguments(expect_length, charset)
@@ -161,18 +187,18 @@ class Reader:
         results = []
         for p in batch:
             if p.found is None:
-                results.append(_result("", None, True, "not_a_digit", []))
+                results.append(Reading("", None, True, "not_a_digit"))
                 continue
             atoms, spans, _, factor = p.found
             results.append(self._decide(atoms, spans, next(per_image), allowed, expect_length, p.shape, factor))
         return results
 
-    def _read(self, image: np.ndarray, expect_length: int | None, charset: str | None, name: str) -> dict:
+    def _read(self, image: np.ndarray, expect_length: int | None, charset: str | None, name: str) -> Reading:
         _arguments(expect_length, charset)  # bad arguments fail before the image is looked at
-        return self.read_prepared([prepare(image, name)], expect_length, charset)[0]
+        return self.read_prepared([prepare(image, name, self.config)], expect_length, charset)[0]
 
     def _decide(self, atoms: Atoms, spans: Spans, probs: np.ndarray, allowed: np.ndarray,
-                expect_length: int | None, shape: tuple[int, int], factor: int) -> dict:
+                expect_length: int | None, shape: tuple[int, int], factor: int) -> Reading:
         """The best path through the candidates, and the answer it gives; boxes in the pixels of the image
         of size `shape` (H, W), `factor` times the working resolution."""
         with np.errstate(divide="ignore"):
@@ -193,7 +219,7 @@ class Reader:
         # (exact strings 94% -> 73% on scenes, 95% -> 90% on handwritten strings, 150 each).
         tall = (atoms.boxes[:, 3] - atoms.boxes[:, 1]) >= 0.5 * atoms.line_height
         reference = float(np.median(atoms.mass[tall])) if tall.any() else float(atoms.mass.max())
-        skip = SKIP_COST * np.minimum(1.0, atoms.mass / reference)
+        skip = self.config.skip_cost * np.minimum(1.0, atoms.mass / reference)
         starts = [spans.index[:, 0], np.arange(n)]
         ends = [spans.index[:, 1], np.arange(1, n + 1)]
         scores = [digit_logp[np.arange(e), best_digit], skip]
@@ -206,9 +232,9 @@ class Reader:
             path = best_path(n, starts, ends, scores, is_digit)
         chosen = [e for e in path if is_digit[e]]  # edges < len(spans) are the digit readings
         skipped = [starts[e] for e in path if not is_digit[e]]  # a skip edge starts at its atom
-        digit_left_unread = bool((atoms.mass[skipped] >= UNREAD_INK * reference).any())
+        digit_left_unread = bool((atoms.mass[skipped] >= self.config.unread_ink * reference).any())
         if not chosen:
-            return _result("", None, True, "not_a_digit", [])
+            return Reading("", None, True, "not_a_digit")
 
         rows = probs[chosen]  # (L, K)
         answers = best_digit[chosen]
@@ -223,9 +249,9 @@ class Reader:
         for e, digit, confidence in zip(chosen, answers, confidences, strict=True):
             x0, y0, x1, y1 = spans.boxes[e] * factor
             box = [int(x0), int(y0), int(min(x1, w)), int(min(y1, h))]
-            digits.append({"digit": int(digit), "box": box, "confidence": round(float(confidence), 6),
-                           "probabilities": [round(float(v), 6) for v in probs[e, :10]]})
-        text = "".join(str(d["digit"]) for d in digits)
+            digits.append(DigitBox(int(digit), box, round(float(confidence), 6),
+                                   [round(float(v), 6) for v in probs[e, :10]]))
+        text = "".join(str(d.digit) for d in digits)
         confidence = float(np.prod(confidences))
         if self.number_threshold is None:
             doubtful = bool(unsure.any())
@@ -237,19 +263,20 @@ class Reader:
         no_number = (unsure.sum() >= max(2, len(unsure) // 2 + 1)
                      or 2 * (likeliest == NOT_A_DIGIT).sum() > len(rows))
         reason = ("not_a_digit" if no_number else "uncertain") if rejected else None
-        return _result(text, round(confidence, 6), rejected, reason, digits)
+        return Reading(text, round(confidence, 6), rejected, reason, digits)
 
 
-def candidates(image: np.ndarray) -> tuple[Atoms, Spans, np.ndarray, int] | None:
-    """The candidate digits of a checked image: its atoms, the spans of atoms that could be digits, each
-    span as an MNIST-style digit (E, 28, 28) uint8, and the factor from the working resolution to the
-    image's pixels. None when the image holds no ink."""
-    image, factor = _working_resolution(image)
+def candidates(image: np.ndarray, config: SegmentConfig = SegmentConfig()
+               ) -> tuple[Atoms, Spans, np.ndarray, int] | None:
+    """The candidate digits of a checked image as `config` cuts them: its atoms, the spans of atoms that could be
+    digits, each span as an MNIST-style digit (E, 28, 28) uint8, and the factor from the working resolution to
+    the image's pixels. None when the image holds no ink."""
+    image, factor = _working_resolution(image, config.work_pixels)
     ink = ink_map(clean_scene(image))
     if float(ink.sum()) < MIN_INK_MASS:
         return None
-    atoms = find_atoms(ink)
-    spans = candidate_spans(atoms)
+    atoms = find_atoms(ink, config)
+    spans = candidate_spans(atoms, config)
     if len(spans) == 0:
         return None
     canonical = np.stack([ink_to_mnist(render_span(ink, atoms, span, box))

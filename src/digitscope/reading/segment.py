@@ -15,35 +15,68 @@ and phone photos.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
-# --- the line height: the height of the tallest heavy component (a detached bar of a 5 is not one)
-HEAVY_COMPONENT = 0.5  # of the heaviest component's ink mass
+if TYPE_CHECKING:
+    from ..store.card import ModelCard
 
-# --- cuts into touching digits
-# Components wider than this (x line height) may hold more than one digit. Two touching MNIST digits can be as
-# narrow as 0.9 (an 8 leaning on a 7); chosen on mnist:val strings among 1.0, 0.85, 0.75, 0.65 (benchmarks/LOG.md).
-CUT_WIDTH = 0.75
-CUT_MARGIN = 0.2  # no cut closer than this to either end of a component: the slivers would be no digit
-CUT_SPACING = 0.15  # nor closer than this to another cut
-CUTS_PER_HEIGHT = 3.0  # at most this many cuts per line height of component width
-# Cost of a cut's step aside, against 1 per pixel of full-strength ink it crosses. A cheap step lets the seam
-# wander round a stroke into the next digit (a 7's bar given to the 0 it touches); chosen on mnist:val strings
-# among 0.02, 0.1, 0.3 and 1 (benchmarks/LOG.md): 0.3 reads 6-10-digit strings at 96.3% against 93.8% for 0.02.
-SEAM_DRIFT = 0.3
 
-# --- the writing's slant: shears tried, dx per dy, in steps of SLANT_STEP
-MAX_SLANT = 0.5
-SLANT_STEP = 0.1
+@dataclass(frozen=True)
+class SegmentConfig:
+    """How the Reader cuts a row of ink into candidate digits and weighs what it leaves unread. Sizes are in line
+    heights. A model trained on the Reader's own candidates learnt them as these settings cut them, so a reading
+    model's card may carry its own (``reading.segment``, ``from_card``); otherwise these defaults."""
 
-# --- which spans of atoms are candidate digits
-MAX_ATOMS = 5  # atoms per digit at most (a 5 with a lifted bar and a cut body has 5)
-MAX_WIDTH = 1.4  # a digit is at most this wide (slanted MNIST digits reach ~1.3)
-MIN_HEIGHT = 0.35  # a digit is at least this tall (a fragment shorter than this is only part of one)
-MAX_GAP = 0.35  # the pieces of one digit are never further apart than this
+    # --- the line height: the height of the tallest heavy component (a detached bar of a 5 is not one)
+    heavy_component: float = 0.5  # of the heaviest component's ink mass
+
+    # --- cuts into touching digits
+    # Components wider than this may hold more than one digit. Two touching MNIST digits can be as narrow as 0.9
+    # (an 8 leaning on a 7); chosen on mnist:val strings among 1.0, 0.85, 0.75, 0.65 (benchmarks/LOG.md).
+    cut_width: float = 0.75
+    cut_margin: float = 0.2  # no cut closer than this to either end of a component: the slivers would be no digit
+    cut_spacing: float = 0.15  # nor closer than this to another cut
+    cuts_per_height: float = 3.0  # at most this many cuts per line height of component width
+    # Cost of a cut's step aside, against 1 per pixel of full-strength ink it crosses. A cheap step lets the seam
+    # wander round a stroke into the next digit (a 7's bar given to the 0 it touches); chosen on mnist:val strings
+    # among 0.02, 0.1, 0.3 and 1 (benchmarks/LOG.md): 0.3 reads 6-10-digit strings at 96.3% against 93.8% for 0.02.
+    seam_drift: float = 0.3
+
+    # --- the writing's slant: shears tried, dx per dy, in steps of slant_step
+    max_slant: float = 0.5
+    slant_step: float = 0.1
+
+    # --- which spans of atoms are candidate digits
+    max_atoms: int = 5  # atoms per digit at most (a 5 with a lifted bar and a cut body has 5)
+    max_width: float = 1.4  # a digit is at most this wide (slanted MNIST digits reach ~1.3)
+    min_height: float = 0.35  # a digit is at least this tall (a fragment shorter than this is only part of one)
+    max_gap: float = 0.35  # the pieces of one digit are never further apart than this
+
+    # --- the Reader's path through the candidates (``reader``)
+    # Large images are read at a resolution of at most this many pixels (area-averaged): a digit string needs far
+    # fewer, and the segmentation's cost grows with the pixel count.
+    work_pixels: int = 2_000_000
+    # Reading nothing where an atom is costs this log-probability per line-height-sized atom of ink: a digit is
+    # dropped only when every reading of it is less likely than e^-12; a speck costs almost nothing.
+    skip_cost: float = -12.0
+    # ... but a reading that leaves this much of a digit's ink unread (a share of the typical digit's mass) is
+    # refused: a number with a digit dropped is the worst answer it can give. On strings of mnist:val digits 0.2-0.4
+    # refuse the same three readings that had dropped a digit and no right one, 0.6 lets one of them through
+    # (benchmarks/LOG.md).
+    unread_ink: float = 0.4
+
+    @classmethod
+    def from_card(cls, card: ModelCard) -> SegmentConfig:
+        """The settings a model's card gives the Reader (``reading.segment``), the defaults for any it leaves out."""
+        return cls(**card.reading.get("segment", {}))
+
+    def to_dict(self) -> dict:
+        """As a card's ``reading.segment`` holds it."""
+        return asdict(self)
 
 
 @dataclass
@@ -85,10 +118,10 @@ def _boxes(labels: np.ndarray, count: int) -> np.ndarray:
     return np.array([(s[1].start, s[0].start, s[1].stop, s[0].stop) for s in slices], np.int64).reshape(-1, 4)
 
 
-def _slant(ys: np.ndarray, xs: np.ndarray, weights: np.ndarray) -> float:
+def _slant(ys: np.ndarray, xs: np.ndarray, weights: np.ndarray, config: SegmentConfig) -> float:
     """The shear (dx per dy) that makes the strokes most vertical: the one whose vertical projection is the
     most peaked (largest sum of squares), the classic deslanting criterion."""
-    shears = np.arange(-MAX_SLANT, MAX_SLANT + 1e-9, SLANT_STEP)  # (S,)
+    shears = np.arange(-config.max_slant, config.max_slant + 1e-9, config.slant_step)  # (S,)
     yc = ys.mean()
     sheared = np.round(xs[None, :] + shears[:, None] * (ys[None, :] - yc)).astype(np.int64)  # (S, P)
     sheared -= sheared.min()
@@ -109,10 +142,10 @@ def _group_extent(values: np.ndarray, groups: np.ndarray, count: int) -> tuple[n
     return low, high
 
 
-def _seams(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _seams(ink: np.ndarray, drift: float) -> tuple[np.ndarray, np.ndarray]:
     """Every top-to-bottom path through one component's ink (H, W), each the cheapest ending at its bottom
     column: a step goes down one row and at most one column aside, and costs the ink it enters plus
-    SEAM_DRIFT per column aside. Between two touching digits the cheapest path runs through paper and
+    `drift` per column aside. Between two touching digits the cheapest path runs through paper and
     crosses the ink only where they touch, however their strokes lie side by side or curl round (a vertical
     cut there would cut a stroke along its length). Returns (W, H) columns of each path and (W,) the ink
     each crosses (in pixels of full-strength ink)."""
@@ -125,8 +158,8 @@ def _seams(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     left, right, ahead = np.empty(w), np.empty(w), np.empty(w)
     for y in range(1, h):  # a few thousand small steps per image: every one writes into a buffer, none allocates
         padded[1:-1] = total
-        np.add(padded[:-2], SEAM_DRIFT, out=left)
-        np.add(padded[2:], SEAM_DRIFT, out=right)
+        np.add(padded[:-2], drift, out=left)
+        np.add(padded[2:], drift, out=right)
         # The first of (left, straight on, right) that is cheapest; one row at a time, so no (3, W) stack.
         np.minimum(total, right, out=ahead)
         np.less_equal(left, ahead, out=from_left[y])
@@ -142,17 +175,17 @@ def _seams(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return paths, crossed
 
 
-def _cuts(ink: np.ndarray, line_height: float) -> tuple[np.ndarray, np.ndarray]:
+def _cuts(ink: np.ndarray, line_height: float, config: SegmentConfig) -> tuple[np.ndarray, np.ndarray]:
     """Cuts across one wide component (its ink (H, W), zero off the component): the seams that cross the
-    least ink, at least CUT_SPACING apart and CUT_MARGIN from either end. Returns (K, H) columns of each
+    least ink, at least ``cut_spacing`` apart and ``cut_margin`` from either end. Returns (K, H) columns of each
     cut, left to right, and (K,) the ink each crosses."""
-    paths, crossed = _seams(ink)
+    paths, crossed = _seams(ink, config.seam_drift)
     h, w = ink.shape
     centre = paths.mean(axis=1)  # (W,) where each seam runs, on average
     columns = np.flatnonzero(ink.any(axis=0))
-    margin, spacing = CUT_MARGIN * line_height, CUT_SPACING * line_height
+    margin, spacing = config.cut_margin * line_height, config.cut_spacing * line_height
     inner = (centre >= columns[0] + margin) & (centre <= columns[-1] - margin)
-    limit = max(1, int(CUTS_PER_HEIGHT * len(columns) / line_height))
+    limit = max(1, int(config.cuts_per_height * len(columns) / line_height))
     chosen: list[int] = []
     for x in np.flatnonzero(inner)[np.argsort(crossed[inner], kind="stable")]:
         if all(abs(centre[x] - centre[c]) >= spacing for c in chosen):
@@ -163,7 +196,7 @@ def _cuts(ink: np.ndarray, line_height: float) -> tuple[np.ndarray, np.ndarray]:
     return paths[chosen], crossed[chosen]
 
 
-def find_atoms(ink: np.ndarray) -> Atoms:
+def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atoms:
     """(H, W) float ink map (0 = paper, bright ink) -> atoms, left to right."""
     components, count = ndimage.label(ink > 0, structure=np.ones((3, 3), bool))
     if count == 0:
@@ -175,10 +208,10 @@ def find_atoms(ink: np.ndarray) -> Atoms:
     boxes = _boxes(components, count)
     mass = np.bincount(comp, weights=weights, minlength=count)
 
-    heavy = mass >= HEAVY_COMPONENT * mass.max()
+    heavy = mass >= config.heavy_component * mass.max()
     line_height = float(np.max(boxes[heavy, 3] - boxes[heavy, 1]))
     # Geometry along the slant: upright digits side by side, whatever the writer's slant.
-    slant = _slant(ys, xs, weights)
+    slant = _slant(ys, xs, weights, config)
     along = xs + slant * (ys - ys.mean())  # (P,)
 
     # Pieces: 0 for an uncut component; for a cut one, the number of cuts to the pixel's left.
@@ -186,10 +219,10 @@ def find_atoms(ink: np.ndarray) -> Atoms:
     low, high = _group_extent(along, comp, count)
     width = high - low + 1  # (count,)
     crossings = {}  # component -> (K,) ink crossed by each of its cuts
-    for c in np.flatnonzero(width > CUT_WIDTH * line_height):
+    for c in np.flatnonzero(width > config.cut_width * line_height):
         x0, y0, x1, y1 = boxes[c]
         own = np.where(components[y0:y1, x0:x1] == c + 1, ink[y0:y1, x0:x1], 0)
-        cuts, crossings[c] = _cuts(own, line_height)  # (K, rows) columns of each cut
+        cuts, crossings[c] = _cuts(own, line_height, config)  # (K, rows) columns of each cut
         sel = np.flatnonzero(comp == c)
         piece[sel] = (xs[sel][None, :] - x0 >= cuts[:, ys[sel] - y0]).sum(axis=0)
 
@@ -217,7 +250,7 @@ def find_atoms(ink: np.ndarray) -> Atoms:
                  (keys // stride)[order], line_height, slant)
 
 
-def candidate_spans(atoms: Atoms) -> Spans:
+def candidate_spans(atoms: Atoms, config: SegmentConfig = SegmentConfig()) -> Spans:
     """Spans of consecutive atoms that could together be one digit: not too many atoms, not too wide, not
     too short, no wide gap inside. And every cut component whole, whatever its width and pieces: cuts are placed
     generously because the path can join the pieces again, so the uncut reading must stay a candidate (a flat
@@ -237,19 +270,19 @@ def candidate_spans(atoms: Atoms) -> Spans:
         x0, y0, x1, y1 = atoms.boxes[i]
         left, right = atoms.extent[i]
         widest_gap = 0.0
-        for j in range(i + 1, min(len(atoms), i + MAX_ATOMS) + 1):
+        for j in range(i + 1, min(len(atoms), i + config.max_atoms) + 1):
             if j > i + 1:
                 widest_gap = max(widest_gap, atoms.extent[j - 1, 0] - right)
-                if widest_gap > MAX_GAP * h:
+                if widest_gap > config.max_gap * h:
                     break
                 left, right = min(left, atoms.extent[j - 1, 0]), max(right, atoms.extent[j - 1, 1])
                 nx0, ny0, nx1, ny1 = atoms.boxes[j - 1]
                 x0, y0, x1, y1 = min(x0, nx0), min(y0, ny0), max(x1, nx1), max(y1, ny1)
                 # Too wide both along the slant and upright: shearing widens a digit with a long horizontal
                 # stroke (a 2's base) as much as it narrows a slanted one.
-                if min(right - left, x1 - x0) > MAX_WIDTH * h:
+                if min(right - left, x1 - x0) > config.max_width * h:
                     break
-            if y1 - y0 >= MIN_HEIGHT * h:
+            if y1 - y0 >= config.min_height * h:
                 add(i, j, (x0, y0, x1, y1), left, right, widest_gap)
     listed = set(index)
     for c in np.unique(atoms.component):

@@ -1,5 +1,5 @@
-"""Seed 003's multi-digit reader, reproduced as a baseline: one network reads a whole fixed-size image and answers
-the length of the number, each of up to five digits (or "blank"), and a box around each digit.
+"""The multi-digit capstone report's reader, reproduced as a baseline: one network reads a whole fixed-size image
+and answers the length of the number, each of up to five digits (or "blank"), and a box around each digit.
 
 Its training data are datasets like any other (``data.sequences``: ``mnist-sequences`` and ``house-scenes``),
 with one row of targets per image instead of one class; ``train.task_for`` gives the one training loop this
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..inference.forward import float_batches
 from ..models.seqnet import BLANK, BOX_SCALE, BOX_WEIGHT, DIGIT_CLASSES, LENGTHS, OUTPUTS, SLOTS, TARGETS
 
 
@@ -111,8 +112,7 @@ def letterbox(ink: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> tupl
 def read_sequences(model: torch.nn.Module, images: np.ndarray, batch_size: int = 256) -> Decoded:
     """Read (N, H, W) uint8 images of the size the model was trained on (bright ink on black)."""
     model.eval()
-    outputs = [model(torch.from_numpy(images[i:i + batch_size]).unsqueeze(1).float().div_(255))
-               for i in range(0, len(images), batch_size)]
+    outputs = [model(x) for x in float_batches(images, batch_size)]
     return decode(torch.cat(outputs) if outputs else torch.zeros(0, OUTPUTS))
 
 

@@ -1,6 +1,7 @@
 """Training and test sets for the sequence model (``reading.sequence``), built from MNIST and cached like any
-dataset: ``mnist-sequences`` (seed 003's 28 x 140 sequences of 1-5 digits) and ``house-scenes`` (house-number-like
-colour scenes of 1-5 digits, through the Reader's ink map (rules painted over), fitted into 48 x 144).
+dataset: ``mnist-sequences`` (the multi-digit capstone report's 28 x 140 sequences of 1-5 digits) and
+``house-scenes`` (house-number-like colour scenes of 1-5 digits, through the Reader's ink map (rules painted over),
+fitted into 48 x 144).
 
 Each split is drawn from the MNIST split of the same name only (test strings from mnist:test digits), with a
 seed of its own. Labels are the sequence model's target rows (N, 26), not one class per image.

@@ -21,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 
 from ..imageio import ImageError, header_size
 from ..inference.classifier import DigitClassifier
-from ..preprocess import to_mnist
 from ..version import __version__
 from .errors import ApiError, image_error, install_error_handlers
 from .limits import MAX_IMAGES, BodyLimit
@@ -33,7 +32,6 @@ from .schemas import (
     Health,
     ModelInfo,
     ModelsResponse,
-    ReadDigit,
     ReadRequest,
     ReadResponse,
 )
@@ -176,35 +174,26 @@ def is_small(uploads: list[Upload]) -> bool:
 
 
 def classify_uploads(classifier: DigitClassifier, uploads: list[Upload]) -> list[Classification]:
-    """Decode and preprocess each upload, classify the readable ones in one batch; per-image errors in place."""
-    results: list[Classification | None] = []
-    digits, where, failures = [], [], []
-    for upload in uploads:
-        try:
-            digits.append(to_mnist(upload.decode()))
-        except ApiError as exc:
-            failures.append(exc)
-            results.append(Classification(file=upload.name, digit=None, confidence=None, probabilities=None,
-                                          rejected=True, reason="error", error=exc.message))
-            continue
-        where.append(len(results))
-        results.append(None)
-    if not digits:
-        raise failures[0]
-    answers = classifier.classify(np.stack(digits), [uploads[i].name for i in where])
-    for slot, answer in zip(where, answers, strict=True):
-        results[slot] = Classification(**answer.to_dict())
-    return results
+    """Decode each upload, and classify the readable ones in one batch as ``predict_files`` does files; per-image
+    errors in place. When no upload can be decoded, the first one's error fails the request."""
+    decoded = [_decode(upload) for upload in uploads]
+    if all(error is not None for _, _, error in decoded):
+        raise decoded[0][2]
+    return [Classification(**answer.to_dict()) for answer in classifier.predict_images(decoded)]
+
+
+def _decode(upload: Upload) -> tuple[str, np.ndarray | None, ApiError | None]:
+    try:
+        return upload.name, upload.decode(), None
+    except ApiError as exc:
+        return upload.name, None, exc
 
 
 def read_upload(reader: Reader, upload: Upload, length: int | None, charset: str | None) -> ReadResponse:
     """The reader's result for one upload, each digit with its ten probabilities (the page's top-3 bars)."""
     image = upload.decode()
     try:
-        result = reader.read(image, expect_length=length, charset=charset)
+        reading = reader.read(image, expect_length=length, charset=charset)
     except ImageError as exc:  # an image the reader cannot use: too small or too large to hold a number
         raise image_error(exc) from exc
-    digits = [ReadDigit(digit=int(d["digit"]), box=[int(v) for v in d["box"]], confidence=float(d["confidence"]),
-                        probabilities=d["probabilities"]) for d in result["digits"]]
-    return ReadResponse(text=result["text"], confidence=result["confidence"], rejected=bool(result["rejected"]),
-                        reason=result.get("reason"), digits=digits)
+    return ReadResponse(**reading.to_dict())
