@@ -414,11 +414,11 @@ def test_a_reading_as_json_has_the_shape_the_command_and_the_api_give(reader, di
 
 
 def test_segment_config_comes_from_the_reader_or_the_card_else_the_defaults(reader, digits):
-    assert reader.config == SegmentConfig() == SegmentConfig.from_card({})
-    card = {**reader.classifier.card, "reading": {**reader.classifier.card.get("reading", {}),
-                                                  "segment": {"max_atoms": 2}}}
-    assert SegmentConfig.from_card(card) == replace(SegmentConfig(), max_atoms=2)
-    assert SegmentConfig.from_card({"reading": {"segment": SegmentConfig().to_dict()}}) == SegmentConfig()
+    card = reader.classifier.card
+    assert reader.config == SegmentConfig() == SegmentConfig.from_card(replace(card, reading={}))
+    with_segment = replace(card, reading={**card.reading, "segment": {"max_atoms": 2}})
+    assert SegmentConfig.from_card(with_segment) == replace(SegmentConfig(), max_atoms=2)
+    assert SegmentConfig.from_card(replace(card, reading={"segment": SegmentConfig().to_dict()})) == SegmentConfig()
     # A setting reaches the segmentation: with no cuts into components, a touching pair is one candidate.
     image, _ = write([digit(digits, 1), digit(digits, 7)], gaps=[-10])
     uncut = Reader(reader.classifier, reader.prior, config=replace(reader.config, cut_width=100.0))
