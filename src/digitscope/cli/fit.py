@@ -81,8 +81,8 @@ def number_risk(ctx: typer.Context,
     from ..reading.fitting import fit_number_risk
     from ..store.saved import card_path, read_card
 
-    rule = {**fit_number_risk(load(model), strings, seed), "command": command_line(ctx)}
     target = _model_to_update(model, out)
+    rule = {**fit_number_risk(load(target), strings, seed), "command": command_line(ctx)}
     card = read_card(target)
     write_json(card_path(target), {**card, "reading": {**card.get("reading", {}), "number_reject": rule}})
     emit({"model": str(target), "number_reject": rule}, as_json, lambda r: console.print(
