@@ -58,8 +58,8 @@ def test_calibrate_stores_the_temperature_that_predict_proba_then_uses(tiny_data
     assert (tmp_path / "fig" / "reliability-after.png").stat().st_size > 1000
 
 
-def test_calibrating_on_the_test_set_is_refused(tiny_dataset):
-    result = CliRunner().invoke(app, ["calibrate", "--data", "tiny:test"])
+def test_calibrating_on_the_test_set_is_refused(tiny_dataset, ten_class_model):
+    result = CliRunner().invoke(app, ["calibrate", "--model", str(ten_class_model), "--data", "tiny:test"])
     assert result.exit_code == 2 and "validation split" in result.output
 
 

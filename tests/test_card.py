@@ -86,10 +86,8 @@ def test_a_bundled_model_is_written_only_to_a_copy(tmp_path):
         writable_stem("default")
     mine = writable_stem("default", tmp_path / "copy")
     write_card(mine, read_card(WEIGHTS_DIR / "default"))  # the caller writes the new card beside the weights
-    with pytest.raises(ValueError, match="--out"):  # nor is a model of one's own written into the package
-        writable_stem(mine, WEIGHTS_DIR / "default")
-    assert mine == tmp_path / "copy"
+    with pytest.raises(ValueError, match="installed package"):  # nor is a model of one's own copied into it
+        writable_stem(mine, WEIGHTS_DIR)
+    assert mine == tmp_path / "copy" / "model"
     assert mine.with_suffix(".safetensors").read_bytes() == (WEIGHTS_DIR / "default.safetensors").read_bytes()
-    (tmp_path / "folder").mkdir()
-    assert writable_stem("default", tmp_path / "folder") == tmp_path / "folder" / "model"
     assert writable_stem(mine) == mine  # a model of the user's own is written in place

@@ -115,3 +115,19 @@ def test_train_forwards_every_option(tiny_dataset, tmp_path):
                  "--shift", "0", "--rotate", "0", "--out", tmp_path / "m", "--no-progress")
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "m" / "model.json").read_text())["config"]["epochs"] == 1
+
+
+def test_every_command_takes_json_and_old_names_still_work():
+    import typer
+
+    def leaves(command, path=()):
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from leaves(sub, (*path, name)) if hasattr(sub, "commands") else [((*path, name), sub)]
+
+    commands = dict(leaves(typer.main.get_command(app)))
+    assert {("calibrate",), ("fit", "temperature"), ("fit", "number-risk"), ("fit", "prior")} <= set(commands)
+    passed_through = {("train",), ("hard-examples",)}  # the training loop's own options, --help included
+    for path, command in commands.items():
+        if path not in passed_through:
+            assert "--json" in {o for p in command.params for o in p.opts}, path
+    assert "--reader" in {o for p in commands[("gate",)].params for o in p.opts}

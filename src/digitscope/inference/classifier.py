@@ -196,7 +196,7 @@ class DigitClassifier:
 
     @property
     def temperature(self) -> float:
-        """Set by `digitscope calibrate` (fitted on validation); 1.0 for an uncalibrated model."""
+        """Set by `digitscope fit temperature` (fitted on validation); 1.0 for an uncalibrated model."""
         return self.card.temperature
 
     def member_proba(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
@@ -232,7 +232,7 @@ class DigitClassifier:
         return self.num_classes == NOT_A_DIGIT + 1
 
     def is_uncertain(self, probs: np.ndarray) -> np.ndarray:
-        """(N,) True where the card's reject rule (`digitscope calibrate`) refuses to answer: the one place
+        """(N,) True where the card's reject rule (`digitscope fit temperature`) refuses to answer: the one place
         that decides "not sure", on the (N, K) probabilities' digit confidence (``scores.digit_confidence``).
         Without a rule nothing is refused."""
         from .scores import digit_confidence

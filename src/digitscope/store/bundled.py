@@ -27,18 +27,23 @@ def resolve_model_path(name_or_path: str | Path | None) -> Path:
     return path
 
 
+def in_package(path: str | Path) -> bool:
+    """Whether ``path`` lies in the installed package: shared by every user of it and rewritten by its next
+    install, so nothing fitted is ever written there."""
+    return Path(path).resolve().is_relative_to(WEIGHTS_DIR.parent.resolve())
+
+
 def writable_stem(name_or_path: str | Path | None, out: str | Path | None = None) -> Path:
     """Where a model goes once something is fitted onto its card (a temperature, a reject rule): the one place
-    that decides it. Without ``out``, the model itself, unless it lies in the installed package (a bundled model
-    is shared by every user of the package and rewritten by its next install: it is never written to). With
-    ``out`` (OUT.safetensors + OUT.json, or OUT/model.* when OUT is a folder), a copy: its weights file is copied
-    there now, and the caller writes the new card beside it."""
+    that decides it. Without ``out``, the model itself, unless it is one installed with the package. With
+    ``out``, a folder, a copy as OUT/model (so that ``--model OUT`` loads it): its weights are copied there now,
+    and the caller writes the new card beside them."""
     source = resolve_model_path(name_or_path)
-    target = source if out is None else Path(out) / "model" if Path(out).is_dir() else Path(out)
-    if target.resolve().parent.is_relative_to(WEIGHTS_DIR.resolve()):
-        raise ValueError(f"{name_or_path or 'default'} is a model installed with the package, which is not written "
-                         "to: pass --out OUT to write the fitted model to OUT.safetensors + OUT.json (or OUT/model.* "
-                         "when OUT is a folder)")
+    target = source if out is None else Path(out) / "model"
+    if in_package(target):
+        raise ValueError(f"{name_or_path or 'default'} is installed with the package, which is not written to: pass "
+                         "--out DIR to write the fitted model to DIR/model.safetensors + DIR/model.json"
+                         if out is None else f"--out {out} is inside the installed package: choose a folder of yours")
     if target.resolve() != source.resolve():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(weights_path(source), weights_path(target))

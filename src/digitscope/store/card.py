@@ -52,7 +52,7 @@ class ModelCard:
 
     @property
     def temperature(self) -> float:
-        """Set by ``digitscope calibrate``; 1.0 for an uncalibrated model."""
+        """Set by ``digitscope fit temperature``; 1.0 for an uncalibrated model."""
         return float(self.calibration.get("temperature", 1.0))
 
     @classmethod

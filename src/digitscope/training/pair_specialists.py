@@ -94,7 +94,7 @@ def build_specialists(generalist: str | Path, out: Path, top_k: int = 5, recipe:
                         for p, (run, card) in zip(found, runs, strict=True)],
         "routing": {"chosen_on": validation_spec(recipe), "data_checksum": val.checksum, **routing},
         # The generalist's decision rule carries over; its reject rule does not (the probabilities changed):
-        # `digitscope calibrate --model OUT` fits one for the bundle.
+        # `digitscope fit temperature --model OUT` fits one for the bundle.
         "config": {k: config[k] for k in ("decision", "cost") if k in config},
         "data": clf.card.data, "parameters": count_parameters(bundle), "code_version": code_version(),
         "command": command,

@@ -1,0 +1,88 @@
+"""``digitscope fit``: what is fitted beside a trained network, on data it did not train on. ``temperature``
+(once ``digitscope calibrate``) and ``number-risk`` store their result in a model's card; ``prior`` writes the
+Reader's segmentation prior. None of them writes into the installed package."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from .common import JSON, MODEL, command_line, console, emit, fail, reports_errors
+
+OUT_DIR = typer.Option(None, "--out", help="folder for the fitted model (OUT/model.safetensors + OUT/model.json); "
+                                           "default: update MODEL in place, which a bundled model refuses")
+
+
+@reports_errors()
+def temperature(model: str = MODEL,
+                data_spec: str = typer.Option("mnist:val", "--data", help="a validation split, e.g. mnist:val"),
+                figures: Path | None = typer.Option(None, "--figures", help="folder for the reliability diagrams"),
+                max_risk: float = typer.Option(0.001, "--max-risk", help="reject rule: at most this error rate "
+                                                                         "among the digits answered (on --data)"),
+                coverage: float | None = typer.Option(None, "--coverage", help="reject rule: answer this share of "
+                                                                               "digits instead (overrides --max-risk)"),
+                out: Path | None = OUT_DIR, as_json: bool = JSON) -> None:
+    """Fit a temperature and a reject threshold on validation data and store them in the model's card."""
+    from ..uncertainty.calibration import calibrate_model
+
+    result = calibrate_model(model, data_spec, figures, max_risk, coverage, out=out)
+
+    def render(r):
+        table = Table("", "ECE", "adaptive ECE", "NLL", "Brier", title=f"temperature {r['temperature']:.3f} "
+                                                                       f"fitted on {r['fitted_on']}")
+        for name in ("before", "after"):
+            m = r[name]
+            table.add_row(name, f"{m['ece']:.4f}", f"{m['adaptive_ece']:.4f}", f"{m['nll']:.4f}", f"{m['brier']:.4f}")
+        console.print(table)
+        rule = r["reject"]
+        console.print(f"reject rule: confidence below {rule['threshold']:.4f} is 'uncertain'; on {r['fitted_on']} it "
+                      f"answers {rule['coverage']:.2%} of digits with {rule['risk']:.3%} of them wrong")
+
+    emit(result, as_json, render)
+
+
+@reports_errors()
+def number_risk(ctx: typer.Context,
+                model: str = MODEL,
+                strings: int = typer.Option(3000, "--strings", min=1, help="strings of mnist:val digits of each "
+                                                                           "kind to fit on"),
+                seed: int = typer.Option(100, "--seed", help="the strings' seed (the four kinds take seed..seed+3)"),
+                out: Path | None = OUT_DIR, as_json: bool = JSON) -> None:
+    """Fit the Reader's reject rule for whole numbers (`read --max-risk`) and store it in the model's card."""
+    from ..inference.classifier import load
+    from ..reading.fitting import fit_number_risk
+    from ..store.bundled import writable_stem
+    from ..store.saved import card_path, write_card
+
+    target = writable_stem(model, out)
+    classifier = load(model)
+    rule = {**fit_number_risk(classifier, strings, seed), "command": command_line(ctx)}
+    write_card(target, replace(classifier.card, reading={**classifier.card.reading, "number_reject": rule}))
+    emit({"model": str(target), "number_reject": rule}, as_json, lambda r: console.print(
+        f"number reject rule fitted on {rule['fitted_on']} ({rule['readings']} readings, {len(rule['curve'])} "
+        f"points) saved in {card_path(target)}"))
+
+
+@reports_errors()
+def prior(ctx: typer.Context,
+          strings: int = typer.Option(1500, "--strings", min=1, help="strings of mnist:train digits of each kind "
+                                                                     "to fit on"),
+          seed: int = typer.Option(0, "--seed", help="the strings' seed"),
+          out: Path | None = typer.Option(None, "--out", help="the prior's file, e.g. prior.json"),
+          as_json: bool = JSON) -> None:
+    """Fit the Reader's segmentation prior (how likely a span is one whole digit) on strings of training digits."""
+    from ..reading.fitting import fit_prior_on_training_strings
+    from ..store.bundled import in_package
+
+    if out is None or in_package(out):
+        fail("pass --out FILE outside the installed package: the bundled prior is not overwritten")
+    fitted = fit_prior_on_training_strings(strings, seed)
+    fitted.card["command"] = command_line(ctx)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fitted.save(out)
+    emit({"prior": str(out), **{k: fitted.card[k] for k in ("fitted_on", "spans", "whole")}}, as_json,
+         lambda r: console.print(f"prior fitted on {r['fitted_on']} ({r['spans']} spans, {r['whole']} whole "
+                                 f"digits) saved as {r['prior']}"))

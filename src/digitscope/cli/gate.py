@@ -1,0 +1,32 @@
+"""``digitscope gate``: a digit classifier behind a "not a digit" detector, saved as one model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import JSON, command_line, console, emit, fail, reports_errors
+
+
+@reports_errors()
+def gate(ctx: typer.Context,
+         digits: str | None = typer.Option(None, "--digits", help="the 10-class model that decides which digit "
+                                                                 "(required)"),
+         reader: str | None = typer.Option(None, "--reader", hidden=True, help="the old name of --digits"),
+         detector: str = typer.Option(..., "--detector", help="the 11-class model (trained with --distractors) "
+                                                              "that decides whether there is a digit"),
+         out: Path = typer.Option(..., "--out", help="the gate: OUT.safetensors + OUT.json, or OUT/model.* when "
+                                                     "OUT is a folder"),
+         as_json: bool = JSON) -> None:
+    """Put a digit classifier behind a 'not a digit' detector, saved as one model (then `digitscope fit
+    temperature` it)."""
+    from ..uncertainty.not_a_digit import combine_gate
+
+    if (digits is None) == (reader is None):
+        fail("give the 10-class model once, as --digits")
+    digits = digits or reader
+    stem = out / "model" if out.is_dir() else out
+    card = combine_gate(digits, detector, stem, command=command_line(ctx))
+    emit({"model": str(stem), "parts": card.parts, "parameters": card.parameters}, as_json,
+         lambda r: console.print(f"gate saved as {r['model']}: digits {digits}, detector {detector}"))
