@@ -20,8 +20,8 @@ def combine_gate(reader_path: str | Path, detector_path: str | Path, out: Path, 
     """Load the reader (10 classes) and the detector (11: trained with ``--distractors``), check that they fit
     together (the architecture checks the classes), save ``out`` (``out.safetensors`` + ``out.json``); returns its
     card. A detector trained with ``--freeze N`` from this reader shares its first N layers: the gate runs them once.
-    The result is uncalibrated: ``digitscope fit temperature`` fits its temperature and reject rule on validation, as for
-    any model."""
+    The result is uncalibrated: ``digitscope fit temperature`` fits its temperature and reject rule on validation,
+    as for any model."""
     (reader, reader_card), (detector, detector_card) = (load_model(resolve_model_path(p))
                                                         for p in (reader_path, detector_path))
     if reader_card.data.get("name") != detector_card.data.get("name"):
