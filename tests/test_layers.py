@@ -14,7 +14,7 @@ import digitscope
 PACKAGE = Path(digitscope.__file__).parent
 # Lowest first. A module may import its own layer and those below; the top package and ``__main__`` may import any.
 LAYERS = [
-    {"io", "labels", "imageio", "boxes", "costs", "runtime", "version"},
+    {"io", "labels", "imageio", "boxes", "costs", "runtime", "version", "figures"},
     {"preprocess"},
     {"store"},
     {"models"},

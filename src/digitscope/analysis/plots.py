@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
-
-def pyplot() -> ModuleType:
-    """matplotlib's pyplot, set up the one way every figure here is drawn: to files only (Agg: no display on
-    servers). Imported when a figure is made, not with the module: most commands draw none."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save(fig, path: Path, **options) -> Path:
-    """Write `fig` to `path` (``options`` go to ``savefig``) and free it: pyplot keeps every open figure."""
-    fig.savefig(path, **options)
-    pyplot().close(fig)
-    return Path(path)
+from ..figures import pyplot, save
 
 
 def plot_confusion(cm: np.ndarray, path: Path, title: str = "Confusion matrix") -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plots import pyplot, save
+from ..figures import pyplot, save
 
 CELL_INCHES = 1.25  # at 100 dpi: an 84 px digit plus room for three caption lines
 

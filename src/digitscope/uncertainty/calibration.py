@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.functional.classification import multiclass_calibration_error
 
+from ..figures import pyplot, save
+
 if TYPE_CHECKING:
     from ..store.card import ModelCard
 
@@ -62,18 +64,13 @@ def calibration_report(probs: np.ndarray, labels: np.ndarray) -> dict:
 
 def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: Path, title: str = "Reliability") -> Path:
     """Accuracy against confidence in 15 equal-width bins, with the count of each bin underneath."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     confidence, correct = probs.max(1), probs.argmax(1) == labels
     edges = np.linspace(0, 1, ECE_BINS + 1)
     which = np.clip(np.digitize(confidence, edges) - 1, 0, ECE_BINS - 1)
     counts = np.bincount(which, minlength=ECE_BINS)
     accuracy = np.bincount(which, weights=correct, minlength=ECE_BINS) / np.maximum(counts, 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5, 6), dpi=110, height_ratios=[3, 1], sharex=True)
+    fig, (top, bottom) = pyplot().subplots(2, 1, figsize=(5, 6), dpi=110, height_ratios=[3, 1], sharex=True)
     top.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
     top.bar(centres[counts > 0], accuracy[counts > 0], width=1 / ECE_BINS, edgecolor="black", color="#4a7ab5",
             label="accuracy in bin")
@@ -82,9 +79,7 @@ def plot_reliability(probs: np.ndarray, labels: np.ndarray, path: Path, title: s
     bottom.bar(centres, counts, width=1 / ECE_BINS, color="#888888")
     bottom.set(xlabel="confidence", ylabel="images", yscale="log")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def check_held_out(card: ModelCard, spec: str, arrays) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..figures import pyplot, save
+
 
 def risk_coverage(scores: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(coverage, risk, threshold) when accepting the k most confident examples, k = 1..N.
@@ -58,12 +60,7 @@ def choose_threshold(scores: np.ndarray, correct: np.ndarray, max_risk: float | 
 def plot_risk_coverage(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
                        title: str = "Risk-coverage") -> Path:
     """One line per method: error rate among accepted digits against the share accepted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    fig, ax = pyplot().subplots(figsize=(6, 4), dpi=110)
     for name, (coverage, risk) in curves.items():
         ax.plot(coverage, risk, label=name)
     ax.set(xlabel="coverage (share of digits answered)", ylabel="risk (error rate among answered)",
@@ -71,6 +68,4 @@ def plot_risk_coverage(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: P
     ax.set_ylim(bottom=0)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
