@@ -22,7 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -32,12 +32,11 @@ from torch.optim.swa_utils import AveragedModel
 
 from ..data import distractors
 from ..data.augment import augment_batch
-from ..io import write_json
 from ..models import count_parameters, create_model
 from ..models.persist import save_model
 from ..runtime import autocast, default_device, resolve_precision, use_channels_last
 from ..store.checkpoint import save_checkpoint
-from ..store.saved import code_version, read_card
+from ..store.saved import code_version, read_card, write_card
 from . import distributed
 from .config import TrainConfig
 from .optim import ema_with_warmup, make_optimizer
@@ -256,10 +255,10 @@ def finish(run: Run) -> dict:
                "train_seconds": round(sum(h["seconds"] for h in run.history), 1),
                "wall_seconds": round(sum(h["wall_seconds"] for h in run.history), 1)}
     if run.ranks.is_main:
-        write_json(run.out / "model.json", {**read_card(run.out / "model").to_dict(), "metrics": metrics,
-                                            "history": run.history,
-                                            **({"distributed": run.card["distributed"]} if run.ranks.distributed
-                                               else {})})
+        saved = read_card(run.out / "model")
+        write_card(run.out / "model", replace(
+            saved, metrics=metrics, history=run.history,
+            distributed=run.card["distributed"] if run.ranks.distributed else saved.distributed))
     return {**run.card, "metrics": metrics, "history": run.history}
 
 
