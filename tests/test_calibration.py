@@ -130,8 +130,8 @@ def test_the_bundled_model_is_calibrated_only_into_a_copy(tiny_dataset, tmp_path
         calibrate_model("default", "tiny:val")
     result = calibrate_model("default", "tiny:val", out=tmp_path / "mine")
     assert {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()} == bundled  # the package is never written to
-    assert result["model"] == str(tmp_path / "mine")
-    assert (tmp_path / "mine.safetensors").read_bytes() == bundled["default.safetensors"]
+    assert result["model"] == str(tmp_path / "mine" / "model")
+    assert (tmp_path / "mine" / "model.safetensors").read_bytes() == bundled["default.safetensors"]
     model = digitscope.load(tmp_path / "mine")
     assert model.temperature == pytest.approx(result["temperature"])
     assert model.card.calibration["fitted_on"] == "tiny:val"

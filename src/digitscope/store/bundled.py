@@ -41,8 +41,8 @@ def writable_stem(name_or_path: str | Path | None, out: str | Path | None = None
     source = resolve_model_path(name_or_path)
     target = source if out is None else Path(out) / "model"
     if in_package(target):
-        raise ValueError(f"{name_or_path or 'default'} is installed with the package, which is not written to: pass "
-                         "--out DIR to write the fitted model to DIR/model.safetensors + DIR/model.json"
+        raise ValueError(f"{name_or_path or 'default'} is part of the installed package, which is not written to: "
+                         "pass --out DIR to write the fitted model to DIR/model.safetensors + DIR/model.json"
                          if out is None else f"--out {out} is inside the installed package: choose a folder of yours")
     if target.resolve() != source.resolve():
         target.parent.mkdir(parents=True, exist_ok=True)
