@@ -8,7 +8,7 @@ its other fields unchanged; seam_drift: its value when left out; runs in benchma
 knob had 0.02). For each, the Reader (`--model`,
 default the bundled `reading` classifier) reads the four sets of `read.py` made of mnist:val digits: exact strings.
 A classifier that weighs the segmentation prior (one whose card does not set its weight to 0, e.g. `default`) gets
-the prior refitted for each setting, as `python -m digitscope.reading.prior` fits it (mnist:train strings).
+the prior refitted for each setting, as `digitscope fit prior` fits it (mnist:train strings).
 Candidates per 5-digit string (what a read's cost grows with) and throughput: the settings take turns on the
 same 5-digit strings, --rounds rounds, median, so that the machine's drift falls on all of them alike. Nothing
 here looks at the test digits.

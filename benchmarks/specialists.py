@@ -23,6 +23,7 @@ from pathlib import Path
 
 import _report
 
+import digitscope
 from digitscope.training.pair_specialists import build_specialists, compare_specialists, specialist_config
 
 
@@ -44,7 +45,7 @@ def main() -> None:
                           str(args.out), "--preset", args.preset, "--epochs", str(args.epochs), "--seed",
                           str(args.seed), *(["--scratch"] if args.scratch else [])])
     card = build_specialists(args.model, args.out, args.top_k, recipe, command=command)  # finished runs reused
-    test = compare_specialists(args.out / "model", args.test)
+    test = compare_specialists(digitscope.load(args.out / "model"), args.test)
     routing = card["routing"]
     val_of = {tuple(p["pair"]): p for p in card["confused_pairs"]}
     spec_of = {tuple(s["pair"]): s for s in card["specialists"]}

@@ -71,7 +71,7 @@ def test_rank_refuses_unknown_kinds_and_empty_tops():
 
 
 def test_written_images_are_the_dataset_images_at_their_index(tiny_dataset, tmp_path):
-    result = find_ambiguous("default", "tiny:test", "least-confident", tmp_path / "out", top=6)
+    result = find_ambiguous(digitscope.load("default"), "tiny:test", "least-confident", tmp_path / "out", top=6)
     arrays = data.load("tiny:test")
     probs = digitscope.load().predict_proba(arrays.images)
     assert [i["index"] for i in result["items"]] == list(np.argsort(probs.max(axis=1), kind="stable")[:6])

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .. import data
-from ..inference.classifier import load
+from ..inference.classifier import DigitClassifier
 from ..inference.mc_dropout import mc_dropout_proba
 from ..labels import NOT_A_DIGIT
 from ..store.card import ModelCard
@@ -130,11 +130,12 @@ def caption(item: Item) -> str:
             f"\n{_top3(item)}")
 
 
-def find_ambiguous(model: str | Path, spec: str, kind: str, out: Path, top: int = 20, mc_samples: int = 10) -> dict:
-    """Rank the examples of dataset split ``spec`` ('mnist:test') by ``kind`` under ``model`` (a bundled name or
-    a saved model's path) and write the ``top`` ones into ``out``; returns what was found and where it is."""
+def find_ambiguous(classifier: DigitClassifier, spec: str, kind: str, out: Path, top: int = 20,
+                   mc_samples: int = 10) -> dict:
+    """Rank the examples of dataset split ``spec`` ('mnist:test') by ``kind`` under a loaded ``classifier`` and
+    write the ``top`` ones into ``out``; returns what was found and where it is."""
     _check(kind, top)
-    classifier = load(model)
+    model = classifier.source
     arrays = data.load(spec)
     if len(arrays) == 0:
         raise ValueError(f"{spec} has no images")

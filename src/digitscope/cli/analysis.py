@@ -23,8 +23,9 @@ def ambiguous(model: str = MODEL,
               as_json: bool = JSON) -> None:
     """The examples the model finds hardest: one PNG each, a contact sheet and a readable report.md."""
     from ..analysis.ambiguity import find_ambiguous
+    from ..inference.classifier import load
 
-    result = find_ambiguous(model, data_spec, kind, out, top, mc_samples)
+    result = find_ambiguous(load(model), data_spec, kind, out, top, mc_samples)
 
     def render(r):
         table = Table("rank", "index", "true", "pred", "confidence", "score", "top-3",
@@ -140,6 +141,7 @@ def specialists(ctx: typer.Context,
                                                            "this labelled split, e.g. mnist:test (once, at the end)"),
                 as_json: bool = JSON) -> None:
     """Specialists for the model's most confused pairs: found and routed on validation, saved as one model."""
+    from ..inference.classifier import load
     from ..training.pair_specialists import build_specialists, compare_specialists, specialist_config
 
     recipe = specialist_config(model, preset, scratch, epochs=epochs, arch=arch, seed=seed)
@@ -147,7 +149,7 @@ def specialists(ctx: typer.Context,
     result = {"model": str(out / "model"), "confused_pairs": card["confused_pairs"], "routing": card["routing"],
               "specialists": card["specialists"]}
     if compare_on:
-        result["comparison"] = compare_specialists(out / "model", compare_on)
+        result["comparison"] = compare_specialists(load(out / "model"), compare_on)
 
     def render(r):
         routing = r["routing"]

@@ -76,6 +76,7 @@ class DigitClassifier:
         if model is None and saved is None:
             raise ValueError("a DigitClassifier needs a model, or the path of a saved one")
         self._network, self.saved, self._device = model, saved, device
+        self.source = str(saved) if saved is not None else "a model in memory"  # what reports call it
         # A network built in memory (a test's, the specialists' routing) may come with a dict of what its card
         # would say.
         self.card = card if isinstance(card, ModelCard) else ModelCard.from_dict(card)
@@ -112,7 +113,9 @@ class DigitClassifier:
             raise ValueError(f"{name_or_path} is a {card.arch} model, which reads a whole number from an image of "
                              "the size it was trained on, not one digit: load it with "
                              "digitscope.reading.sequence_model.load_sequence_model")
-        return cls(None, card, device, mc_samples, decision, cost, backend, threads, saved=saved)
+        classifier = cls(None, card, device, mc_samples, decision, cost, backend, threads, saved=saved)
+        classifier.source = str(name_or_path or "default")
+        return classifier
 
     @cached_property
     def device(self) -> torch.device:

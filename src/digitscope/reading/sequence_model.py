@@ -2,7 +2,7 @@
 and answers the length of the number, each of up to five digits (or "blank"), and a box around each digit.
 
 Its training data are datasets like any other (``data.sequences``: ``mnist-sequences`` and ``house-scenes``),
-with one row of targets per image instead of one class; ``train.task_for`` gives the one training loop this
+with one row of targets per image instead of one class; ``training.tasks.task_for`` gives the one training loop this
 module's loss and its test of a number read right. The segmentation ``Reader`` reads any length at any size;
 this model reads at most ``SLOTS`` digits from images of the size it was trained on, and is there to be compared
 with it (``benchmarks/sequence.py``).

@@ -170,11 +170,11 @@ def generalist_classifier(clf: DigitClassifier) -> DigitClassifier:
                                                   "config": clf.card.config}, clf.device)
 
 
-def compare_specialists(model: str | Path, spec: str) -> dict:
-    """Errors on each specialist's pair and overall on ``spec``, answered by the generalist alone and by the bundle."""
-    clf = load(model)
+def compare_specialists(clf: DigitClassifier, spec: str) -> dict:
+    """Errors on each specialist's pair and overall on ``spec``, answered by the generalist alone and by the bundle
+    (a loaded specialist bundle)."""
     if not isinstance(clf.model, SpecialistBundle):
-        raise ValueError(f"{model} is a {clf.card.arch!r} model, not a specialist bundle "
+        raise ValueError(f"{clf.source} is a {clf.card.arch!r} model, not a specialist bundle "
                          "(`digitscope specialists` makes one)")
     arrays = datasets.load(spec)
     generalist = generalist_classifier(clf)
