@@ -1,6 +1,6 @@
 """Which detector to put behind the reader: every candidate gate judged on mnist:val, never on test.
 
-    python benchmarks/gate_candidates.py --reader runs/default10 \\
+    python benchmarks/gate_candidates.py --digits runs/default10 \\
         --detector runs/ft11/seed0 runs/ft11/seed1 runs/ft11/seed2 \\
         --detector runs/shared5/seed0 runs/shared5/seed1 runs/shared5/seed2
 
@@ -54,7 +54,8 @@ def judge(model, val: data.Arrays) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--reader", required=True)
+    p.add_argument("--digits", "--reader", dest="digits", required=True,
+                   help="the 10-class digit network (--reader: its old name)")
     p.add_argument("--detector", nargs="+", action="extend", required=True)
     p.add_argument("--passes", type=int, default=5)
     # The reader alone does about 6,500 digits/s on these 2 cores at its best batch size (infer_speed.py): 0.77 of
@@ -62,12 +63,12 @@ def main() -> None:
     p.add_argument("--min-speed", type=float, default=0.77, help="slowest allowed: this share of the reader's speed")
     args = p.parse_args()
     val, timed = data.load("mnist:val"), data.load("mnist:test").images[:4096]
-    reader_speed = speed(digitscope.load(args.reader), timed, args.passes)
+    reader_speed = speed(digitscope.load(args.digits), timed, args.passes)
     rows, speeds = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for detector in args.detector:
             stem = Path(tmp) / Path(detector).as_posix().replace("/", "_")
-            card = combine_gate(args.reader, detector, stem)
+            card = combine_gate(args.digits, detector, stem)
             calibrate_model(stem, "mnist:val")
             model, shared = digitscope.load(stem), card.arch_kwargs["shared"]
             if shared not in speeds:  # gates that share as many layers compute the same: timed once
@@ -79,7 +80,7 @@ def main() -> None:
              f"{r['not_a_digit']:.2%} | {r['coverage']:.2%} | {r['temperature']:.3f} | "
              f"{r['speed']:,.0f} ({r['speed'] / reader_speed:.2f}x) | {' **chosen**' if r is best else ''} |"
              for r in rows]
-    body = (f"Reader `{args.reader}`: {reader_speed:,.0f} digits/s alone (onnxruntime float32, median of "
+    body = (f"Reader `{args.digits}`: {reader_speed:,.0f} digits/s alone (onnxruntime float32, median of "
             f"{args.passes} passes over 4,096 digits). Each gate calibrated on mnist:val (reject rule for a 0.1% "
             "risk) and judged there; chosen: lowest val AURC among gates at least "
             f"{args.min_speed:.0%} as fast as the reader.\n\n"
