@@ -120,3 +120,9 @@ def test_the_checker_finds_a_cycle_and_an_upward_import():
     graph = {"digitscope.data.a": {"digitscope.reading.b"}, "digitscope.reading.b": {"digitscope.data.a"}}
     assert cycles(graph) == [["digitscope.data.a", "digitscope.reading.b"]]
     assert layer_of("digitscope.reading.b") > layer_of("digitscope.data.a")
+
+
+def test_every_module_has_a_file_name_of_its_own():
+    """A name that means one thing: `gate.py` is the architecture, not also a command or a fitter."""
+    names = [p.name for p in PACKAGE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from . import analysis, data, ensemble, export, fit, gate, models, predict, serve, train
+from . import analysis, combine, data, deploy, fit, models, predict, train
 from .common import RecordingGroup
 
 app = typer.Typer(cls=RecordingGroup, help="Read handwritten digits from real images.", no_args_is_help=True,
@@ -22,7 +22,7 @@ data_app = group("data", "Fetch and inspect datasets.")
 data_app.command("fetch")(data.fetch)
 data_app.command("list")(data.list_datasets)
 ensemble_app = group("ensemble", "Deep ensembles: bundle independently trained members.")
-ensemble_app.command("combine")(ensemble.combine)
+ensemble_app.command("combine")(combine.combine)
 experiment_app = group("experiment", "Experiments that reproduce a paper's tables and figures.")
 experiment_app.command("numerical-loss")(analysis.numerical_loss)
 fit_app = group("fit", "Fit what a model keeps beside its weights (temperature, reject rules, the Reader's prior); "
@@ -42,13 +42,13 @@ app.command("predict")(predict.predict)
 app.command("read")(predict.read)
 app.command("ambiguous")(analysis.ambiguous)
 app.command("calibrate", hidden=True, help="The old name of `digitscope fit temperature`.")(fit.temperature)
-app.command("gate")(gate.gate)
+app.command("gate")(combine.gate)
 app.command("ood-eval")(analysis.ood_eval)
 app.command("label-issues")(analysis.label_issues)
 app.command("variants")(analysis.variants)
 app.command("specialists")(analysis.specialists)
-app.command("export")(export.export)
-app.command("serve")(serve.serve)
+app.command("export")(deploy.export)
+app.command("serve")(deploy.serve)
 
 
 def main() -> None:
