@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -10,11 +12,13 @@ from .common import JSON, console, emit, reports_errors
 
 @reports_errors()
 def fetch(name: str = typer.Argument(..., help="dataset name (see `digitscope data list`)"),
+          source: Path = typer.Option(None, "--from", help="read it from this file or folder (an official release "
+                                                           "downloaded by hand), replacing what is cached"),
           as_json: bool = JSON) -> None:
     """Download (or read from a local source) and cache every split of a dataset."""
     from .. import data
 
-    splits = data.fetch(name)
+    splits = data.fetch(name, source)
     out = {s: {"n": len(a), "shape": list(a.images.shape), "checksum": a.checksum} for s, a in splits.items()}
     emit({"dataset": name, "splits": out, "cache": str(data.data_dir())}, as_json,
          lambda o: [console.print(f"{name}:{s}  {v['shape']}  sha256 {v['checksum'][:16]}…")

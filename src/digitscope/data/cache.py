@@ -88,3 +88,15 @@ def download_first(urls: list[str], target: Path, md5: str | None = None) -> Pat
         except (OSError, urllib.error.URLError, TimeoutError) as exc:
             errors.append(f"{url}: {exc}")
     raise OSError("; ".join(errors))
+
+
+def shared_copy(folder: str) -> list[Path]:
+    """Where this project's offline machines keep a copy of a dataset: ``../shared/data/FOLDER`` beside the
+    project, seen from the directory it runs in or from a source checkout's root. Existing folders only."""
+    checkout_root = Path(__file__).resolve().parents[3]  # src/digitscope/data/cache.py -> the checkout
+    candidates = [Path("..") / "shared" / "data" / folder, checkout_root.parent / "shared" / "data" / folder]
+    found: list[Path] = []
+    for path in candidates:
+        if path.is_dir() and not any(path.resolve() == f.resolve() for f in found):
+            found.append(path)
+    return found

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..io import data_dir, source_digest
-from .cache import Arrays, load_arrays, save_arrays
+from .cache import Arrays, DataUnavailableError, load_arrays, save_arrays
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,11 @@ class DatasetInfo:
     # folders of the package). The cache is named after their digest, so changing that code makes the data
     # again instead of reading what the old code made.
     made_by: tuple[str, ...] = ()
+    # Reads every split from a file or folder the user names (``digitscope data fetch NAME --from PATH``).
+    fetch_from: Callable[[Path], dict[str, Arrays]] | None = None
+    optional: tuple[str, ...] = ()  # splits a source may lack (an official evaluation set not everyone has)
+    choose_only: tuple[str, ...] = ()  # splits for choosing and tuning that are never trained on
+    terms: str = ""  # the terms of use a model trained on it must state in its card
 
 
 _DATASETS: dict[str, DatasetInfo] = {}
@@ -74,15 +81,19 @@ def _store(info: DatasetInfo, split: str, arrays: Arrays) -> None:
     save_arrays(cache_path(info.name, split), arrays)
 
 
-def fetch(name: str) -> dict[str, Arrays]:
-    """Fetch every split of ``name`` into the cache (verifying known checksums) and return them."""
+def fetch(name: str, source: Path | None = None) -> dict[str, Arrays]:
+    """Fetch every split of ``name`` into the cache (verifying known checksums) and return them; ``source``: read
+    them from that file or folder instead of the dataset's usual sources, replacing what is cached."""
     info = get_dataset(name)
-    if all(cache_path(name, s).exists() for s in info.splits):
-        return {s: load_arrays(cache_path(name, s)) for s in info.splits}
-    splits = info.fetch()
+    required = [s for s in info.splits if s not in info.optional]
+    if source is None and all(cache_path(name, s).exists() for s in required):
+        return {s: load_arrays(cache_path(name, s)) for s in info.splits if cache_path(name, s).exists()}
+    if source is not None and info.fetch_from is None:
+        raise ValueError(f"{name} takes no --from: it is fetched from its own sources (`digitscope data list`)")
+    splits = info.fetch() if source is None else info.fetch_from(Path(source))
     for split, arrays in splits.items():
         _store(info, split, arrays)
-    return {s: splits[s] for s in info.splits}
+    return {s: splits[s] for s in info.splits if s in splits}
 
 
 def load(spec: str) -> Arrays:
@@ -92,7 +103,11 @@ def load(spec: str) -> Arrays:
     if path.exists():
         return load_arrays(path)
     if info.fetch_split is None:
-        return fetch(info.name)[split]
+        splits = fetch(info.name)
+        if split not in splits:
+            raise DataUnavailableError(f"{spec}: the source of {info.name} has no {split} split; pass one that has "
+                                       f"it with `digitscope data fetch {info.name} --from PATH`")
+        return splits[split]
     arrays = info.fetch_split(split)
     _store(info, split, arrays)
     return arrays
@@ -120,3 +135,9 @@ def describe_cache() -> list[dict]:
                 "verified": None if known is None else arrays.checksum == known,
             })
     return rows
+
+
+def concatenate(specs: tuple[str, ...]) -> Arrays:
+    """Several splits one after the other (e.g. MNIST's and CVL's training digits), in the order named."""
+    parts = [load(spec) for spec in specs]
+    return Arrays(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]))

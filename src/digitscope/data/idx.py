@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09}
+_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i4"): 0x0C}
 
 
 def _open(path: Path, mode: str):
@@ -39,7 +39,9 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` (uint8 or int8) as IDX; ``.gz`` in the name compresses it."""
+    """Write ``array`` (uint8, int8 or int32, written big-endian) as IDX; ``.gz`` in the name compresses it."""
+    if array.dtype.kind == "i" and array.dtype.itemsize == 4:
+        array = array.astype(">i4")
     code = _CODES[array.dtype]
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     with _open(path, "wb") as f:

@@ -30,14 +30,18 @@ class TrainingData:
 
 def training_data(cfg: TrainConfig) -> TrainingData:
     """Everything ``cfg`` trains and validates on, as tensors on the CPU."""
-    if not datasets.get_dataset(cfg.data).trainable:
+    info = datasets.get_dataset(cfg.data)
+    if not info.trainable:
         raise ValueError(f"{cfg.data} is an evaluation-only dataset and is never trained on")
+    if cfg.train_split in info.choose_only:
+        raise ValueError(f"{cfg.data}:{cfg.train_split} is for choosing and tuning only and is never trained on; "
+                         f"validate on it instead (--val-split {cfg.train_split})")
     train_arrays, val_arrays = training_splits(cfg)
     x_train, y_train = as_tensors(train_arrays, cfg.limit_train)
     x_val, y_val = (None, None) if val_arrays is None else as_tensors(val_arrays)
     card = {"name": cfg.data, "train": f"{cfg.data}:{cfg.train_split}", "val": validation_spec(cfg),
             "train_checksum": train_arrays.checksum,
-            "val_checksum": None if val_arrays is None else val_arrays.checksum}
+            "val_checksum": None if val_arrays is None else val_arrays.checksum, "terms": info.terms}
     if cfg.folds:
         keep = fold_of(len(x_train), cfg.folds) != cfg.holdout_fold
         x_train, y_train = x_train[keep], y_train[keep]
