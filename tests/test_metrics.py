@@ -22,3 +22,20 @@ def test_perfect_predictions():
     r = classification_report(y, np.eye(10))
     assert r["accuracy"] == 1.0 and r["numeric_error_per_misidentified"] == 0.0
     assert r["log_loss"] < 1e-9
+
+
+def test_the_worst_writers_and_the_one_to_seven_rate_are_reported():
+    from digitscope.analysis.writers import writer_report
+
+    # ten writers of ten digits each; writer 9 writes 1s that are read as 7
+    labels = np.tile(np.arange(10), 10)
+    writers = np.repeat(np.arange(10), 10)
+    answers = labels.copy()
+    answers[(writers == 9) & (labels == 1)] = 7
+    answers[(writers == 3) & (labels == 4)] = 9
+    r = writer_report(labels, answers, writers)
+    assert r["accuracy"] == 0.98 and r["writers"] == 10
+    assert r["worst_decile_accuracy"] == r["worst_writer_accuracy"] == 0.9  # one writer is the worst tenth
+    assert r["confusion"] == "1->7" and r["confusion_rate"] == 0.1  # one of the ten 1s
+    assert r["per_digit"][1] == 0.9 and r["per_digit"][0] == 1.0
+    assert writer_report(labels, answers, writers, confusion=(4, 9))["confusion_rate"] == 0.1

@@ -203,3 +203,19 @@ def test_cvl_valid_is_never_trained_on(tmp_path: Path, monkeypatch: pytest.Monke
         training_data(make_config("fast", data="cvl", train_split="valid", val_split="train"))
     allowed = training_data(make_config("fast", data="cvl", train_split="train", val_split="valid"))
     assert len(allowed.x_train) == 4 and allowed.card["terms"] == cvl.TERMS
+
+
+def test_part_weights_draw_a_small_population_more_often(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fixture_checksums(monkeypatch)
+    catalog.fetch("cvl", _as_zip(tmp_path, _cvl_files()))
+    parts = {"train": ("cvl:valid", "cvl:train"), "val": ("cvl:valid",)}
+    monkeypatch.setitem(catalog._DATASETS, "two-parts", catalog.DatasetInfo(
+        "two-parts", "two populations", ("train", "val"),
+        lambda: {split: catalog.concatenate(specs) for split, specs in parts.items()}, parts=parts))
+    d = training_data(make_config("fast", data="two-parts", part_weights="1,3"))
+    assert d.sample_weights.tolist() == [1.0] * 3 + [3.0] * 4  # 3 digits of the first part, 4 of the second
+    assert d.card["part_weights"] == "1,3"
+    with pytest.raises(ValueError, match="2 positive numbers"):
+        training_data(make_config("fast", data="two-parts", part_weights="1,0"))
+    with pytest.raises(ValueError, match="needs data made of parts"):
+        training_data(make_config("fast", data="cvl", val_split="valid", part_weights="1,3"))

@@ -64,6 +64,7 @@ register(DatasetInfo(
                 "+ cvl:valid (12,166), every validation writer new to training",
     splits=tuple(MNIST_CVL_PARTS),
     fetch=lambda: {split: concatenate(parts) for split, parts in MNIST_CVL_PARTS.items()},
+    parts=MNIST_CVL_PARTS,
     terms=f"{MNIST_TERMS}; {qmnist.TERMS}; {cvl.TERMS}",
 ))
 register(DatasetInfo(

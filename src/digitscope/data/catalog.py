@@ -32,6 +32,7 @@ class DatasetInfo:
     optional: tuple[str, ...] = ()  # splits a source may lack (an official evaluation set not everyone has)
     choose_only: tuple[str, ...] = ()  # splits for choosing and tuning that are never trained on
     terms: str = ""  # the terms of use a model trained on it must state in its card
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # split -> the splits it concatenates, in order
 
 
 _DATASETS: dict[str, DatasetInfo] = {}

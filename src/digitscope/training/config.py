@@ -73,6 +73,8 @@ class TrainConfig:
     hard_examples: str = option("", "a file from `digitscope hard-examples`: oversample the hardest digits")
     hard_fraction: float = option(0.05, "the share of training digits counted as hard")
     hard_weight: float = option(3.0, "how many times as often a hard digit is drawn")
+    part_weights: str = option("", "data made of parts (mnist-cvl): how often each part's images are drawn, "
+                                   "comma-separated ('1,3': a CVL digit three times as often as an MNIST one)")
     hard_augment: float = option(1.5, "the hard digits' augmentation amplitudes, as a multiple of the others'")
     distractors: float = option(0.0, "> 0: this share of the images are generated non-digits, class 10 "
                                      "'not a digit'")

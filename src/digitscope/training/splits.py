@@ -51,13 +51,37 @@ def training_data(cfg: TrainConfig) -> TrainingData:
             raise ValueError("--hard-examples and --folds do not mix: hard examples are found with folds, then used")
         true_prob = read_hard_examples(Path(cfg.hard_examples), train_arrays.checksum, len(x_train))
         d.sample_weights, d.is_hard = sampling_weights(true_prob, cfg.hard_fraction, cfg.hard_weight)
+    if cfg.part_weights:
+        weights = part_weights(info, cfg)
+        d.sample_weights = weights if d.sample_weights is None else d.sample_weights * weights
+        card["part_weights"] = cfg.part_weights
     if cfg.distractors:
         d.x_train, d.y_train, d.x_val, d.y_val, d.distractors = append_distractors(cfg, x_train, y_train, x_val, y_val)
         if d.sample_weights is not None:  # a distractor is drawn as often as an ordinary digit
             extra = len(d.x_train) - len(d.sample_weights)
             d.sample_weights = torch.cat([d.sample_weights, torch.ones(extra)])
-            d.is_hard = torch.cat([d.is_hard, torch.zeros(extra, dtype=torch.bool)])
+            if d.is_hard is not None:
+                d.is_hard = torch.cat([d.is_hard, torch.zeros(extra, dtype=torch.bool)])
     return d
+
+
+def part_weights(info: datasets.DatasetInfo, cfg: TrainConfig) -> torch.Tensor:
+    """(N,) how often each training image is drawn, by the part of the data it comes from (``--part-weights``): a
+    small population of writers (CVL's 67) among a large one (MNIST's 493) is seen more often than its share."""
+    parts = info.parts.get(cfg.train_split, ())
+    if not parts:
+        raise ValueError(f"--part-weights needs data made of parts; {cfg.data}:{cfg.train_split} is one set")
+    try:
+        weights = [float(w) for w in cfg.part_weights.split(",")]
+    except ValueError:
+        raise ValueError(f"--part-weights takes numbers separated by commas, not {cfg.part_weights!r}") from None
+    if len(weights) != len(parts) or min(weights) <= 0:
+        raise ValueError(f"--part-weights needs {len(parts)} positive numbers, one for each of {', '.join(parts)}")
+    if cfg.classes or cfg.folds or cfg.limit_train or cfg.val_holdout:
+        raise ValueError("--part-weights does not mix with --classes, --folds, --limit-train or --val-holdout, which "
+                         "change which images the parts hold")
+    sizes = [len(datasets.load(spec)) for spec in parts]
+    return torch.cat([torch.full((n,), w) for n, w in zip(sizes, weights, strict=True)])
 
 
 def as_tensors(arrays: datasets.Arrays, limit: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
