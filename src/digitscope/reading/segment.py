@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
+from .marks import NONE, find_marks
+from .marks import line_height as _line_height
+
 if TYPE_CHECKING:
     from ..store.card import ModelCard
 
@@ -89,6 +92,7 @@ class Atoms:
     component: np.ndarray  # (n,) int64: the connected component each atom is (a piece of)
     line_height: float  # pixels
     slant: float  # dx per dy of the writing's strokes
+    mark: np.ndarray  # (n,) int8: ``marks`` code of the atom's component; NONE (0) for ink that may be a digit
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -201,15 +205,16 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     components, count = ndimage.label(ink > 0, structure=np.ones((3, 3), bool))
     if count == 0:
         return Atoms(np.zeros(ink.shape, np.int32), np.zeros((0, 4), np.int64), np.zeros((0, 2)), np.zeros((0, 2)),
-                     np.zeros(0), np.zeros(0, np.int64), 0.0, 0.0)
+                     np.zeros(0), np.zeros(0, np.int64), 0.0, 0.0, np.zeros(0, np.int8))
     ys, xs = np.nonzero(components)  # every inked pixel, (P,)
     comp = components[ys, xs] - 1  # (P,) component of each pixel
     weights = ink[ys, xs].astype(np.float64)
     boxes = _boxes(components, count)
     mass = np.bincount(comp, weights=weights, minlength=count)
 
-    heavy = mass >= config.heavy_component * mass.max()
-    line_height = float(np.max(boxes[heavy, 3] - boxes[heavy, 1]))
+    line_height = _line_height(boxes, mass, config.heavy_component)
+    # Separators, dashes and underlines (``marks``): never cut, never part of a candidate digit.
+    marks = find_marks(boxes, line_height)
     # Geometry along the slant: upright digits side by side, whatever the writer's slant.
     slant = _slant(ys, xs, weights, config)
     along = xs + slant * (ys - ys.mean())  # (P,)
@@ -219,7 +224,7 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     low, high = _group_extent(along, comp, count)
     width = high - low + 1  # (count,)
     crossings = {}  # component -> (K,) ink crossed by each of its cuts
-    for c in np.flatnonzero(width > config.cut_width * line_height):
+    for c in np.flatnonzero((width > config.cut_width * line_height) & (marks == NONE)):
         x0, y0, x1, y1 = boxes[c]
         own = np.where(components[y0:y1, x0:x1] == c + 1, ink[y0:y1, x0:x1], 0)
         cuts, crossings[c] = _cuts(own, line_height, config)  # (K, rows) columns of each cut
@@ -247,7 +252,7 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     low, high = _group_extent(along, atom, n)
     extent = np.stack([low, high + 1], 1)
     return Atoms(labels, _boxes(labels, n), extent, cut_ink[order], np.bincount(atom, weights=weights, minlength=n),
-                 (keys // stride)[order], line_height, slant)
+                 (keys // stride)[order], line_height, slant, marks[(keys // stride)[order]])
 
 
 def candidate_spans(atoms: Atoms, config: SegmentConfig = SegmentConfig()) -> Spans:
@@ -267,11 +272,15 @@ def candidate_spans(atoms: Atoms, config: SegmentConfig = SegmentConfig()) -> Sp
                       cut_ink[i, 0], cut_ink[j - 1, 1]))
 
     for i in range(len(atoms)):
+        if atoms.mark[i] != NONE:
+            continue
         x0, y0, x1, y1 = atoms.boxes[i]
         left, right = atoms.extent[i]
         widest_gap = 0.0
         for j in range(i + 1, min(len(atoms), i + config.max_atoms) + 1):
             if j > i + 1:
+                if atoms.mark[j - 1] != NONE:  # a separator or a dash is never part of a digit
+                    break
                 widest_gap = max(widest_gap, atoms.extent[j - 1, 0] - right)
                 if widest_gap > config.max_gap * h:
                     break

@@ -1,0 +1,58 @@
+"""After the ink map: what textured paper leaves in it, taken out.
+
+``preprocess.ink_map`` calls ink whatever departs from the paper by more than the noise of the border strip.
+Security paper (cheques: guilloche lines, fine print, a ruled pattern) is grey with faint strokes of its own, and
+where the border happens to be plain those faint strokes pass for ink. Joined to the writing, they turn a row of
+digits into one component and the line height into nonsense.
+
+Two things tell the pattern from the writing. Contrast: a pen stroke is written dark at its core, a pattern printed
+to be written over is faint everywhere. And reach: the faint ink a stroke has of its own is its anti-aliased edge
+and the odd light stretch where the pen lifted (a digit's faint join, short: MNIST has many), while the pattern runs
+on across the paper. So ``drop_texture`` keeps the ink at least ``STRONG`` of the writing's stroke level, and
+fainter ink within a stroke's edge of it; fainter ink beyond that edge goes only where it runs on for
+``TEXTURE_REACH`` line heights or more. On ink with no pattern nothing changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+# The writing's stroke level: this percentile of the ink's strengths. High, so that a page mostly covered by faint
+# pattern still takes its level from the pen; not the maximum, which one dark speck would set.
+STROKE_PERCENTILE = 95.0
+# Ink at least this share of the stroke level is writing. The pattern of the ORAND-CAR-A train cheques mostly stays
+# below 0.3 of it, a pen's core above 0.5 (chosen among 0.25-0.55 on those train amounts, benchmarks/read_amounts.py).
+STRONG = 0.5
+# Fainter ink is a stroke's edge when it lies within this many pixels of writing (the width of an anti-aliased
+# edge), or within this share of the strokes' width, whichever is more: an image enlarged or blurred has edges as
+# wide as its strokes are thick.
+FRINGE = 2
+FRINGE_OF_WIDTH = 0.5
+# Faint ink beyond the edge is pattern when a connected run of it is at least this long (line heights: the height
+# of the tallest heavy piece of writing). A digit's own faint stretch joins two strokes of one digit, far shorter.
+TEXTURE_REACH = 0.45
+HEAVY = 0.5  # a piece of writing with this share of the heaviest one's mass sets the line height
+
+
+def drop_texture(ink: np.ndarray) -> np.ndarray:
+    """(H, W) float ink map (0 paper) -> the same with faint pattern set to 0."""
+    inked = ink > 0
+    if not inked.any():
+        return ink
+    level = float(np.percentile(ink[inked], STROKE_PERCENTILE))
+    writing = ink >= STRONG * level
+    # The strokes' width: twice their area over their outline (a stroke w wide and L long: w L / (2 L / 2)).
+    outline = writing & ~ndimage.binary_erosion(writing)
+    reach = max(FRINGE, round(FRINGE_OF_WIDTH * 2 * writing.sum() / max(1, outline.sum())))
+    far = inked & ~ndimage.binary_dilation(writing, np.ones((2 * reach + 1, 2 * reach + 1), bool))
+    if not far.any():  # no texture: leave the ink map as it is, to the bit
+        return ink
+    pieces, count = ndimage.label(writing, structure=np.ones((3, 3), bool))
+    mass = np.bincount(pieces.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+    heights = np.array([s[0].stop - s[0].start for s in ndimage.find_objects(pieces)])
+    line = float(heights[mass >= HEAVY * mass.max()].max())
+    runs, count = ndimage.label(far, structure=np.ones((3, 3), bool))
+    extent = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in ndimage.find_objects(runs)])
+    pattern = np.concatenate([[False], extent >= TEXTURE_REACH * line])[runs]
+    return np.where(pattern, np.float32(0), ink).astype(ink.dtype, copy=False)
