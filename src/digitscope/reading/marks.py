@@ -29,7 +29,8 @@ SEPARATORS = {DOT: ".", COMMA: ","}
 FLAT = 3.0  # width / height at least this: a horizontal stroke (a flat 2 alone is 1.7)
 UNDERLINE_WIDTH = 1.2  # line heights: an underline is wider than a digit (a digit is at most segment.max_width 1.4
 UNDERLINE_HEIGHT = 0.35  # wide, but then it is tall as well) and at most this thick
-SEPARATOR_SIZE = 0.4  # line heights: a separator's box is at most this wide and tall
+SEPARATOR_SIZE = 0.4  # line heights: a separator's box is at most this wide, and shorter than the shortest digit
+# the Reader reads (``SegmentConfig.min_height``): a short 1 is no separator
 SEPARATOR_LOW = 0.55  # its centre is below this share of the digits' band, from the top
 DASH_HEIGHT = 0.3  # line heights: a dash is at most this thick...
 DASH_RATIO = 2.0  # ...at least this much wider than thick...
@@ -48,9 +49,9 @@ def line_height(boxes: np.ndarray, mass: np.ndarray, heavy: float) -> float:
     return float(height[chosen].max())
 
 
-def find_marks(boxes: np.ndarray, line: float) -> np.ndarray:
+def find_marks(boxes: np.ndarray, line: float, min_height: float) -> np.ndarray:
     """(n,) code of each component of boxes (n, 4) x0, y0, x1, y1: NONE (maybe a digit), DOT, COMMA, DASH or
-    UNDERLINE, on a line `line` pixels high."""
+    UNDERLINE, on a line `line` pixels high where a digit is at least `min_height` line heights tall."""
     x0, y0, x1, y1 = boxes.T.astype(np.float64)
     width, height = x1 - x0, y1 - y0
     marks = np.full(len(boxes), NONE, np.int8)
@@ -66,7 +67,7 @@ def find_marks(boxes: np.ndarray, line: float) -> np.ndarray:
     overlap = np.clip(np.minimum(x1[:, None], x1[tall][None, :]) - np.maximum(x0[:, None], x0[tall][None, :]), 0, None)
     over_a_digit = overlap.max(axis=1) > OVER_A_DIGIT * np.maximum(width, 1.0)
     free = (marks == NONE) & ~tall & ~over_a_digit
-    small = (width <= SEPARATOR_SIZE * line) & (height <= SEPARATOR_SIZE * line)
+    small = (width <= SEPARATOR_SIZE * line) & (height < min(SEPARATOR_SIZE, min_height) * line)
     separator = free & small & (centre >= SEPARATOR_LOW)
     # A comma is taller than wide or hangs below the digits' base; a dot is neither.
     comma = (height >= 1.5 * width) | (y1 > bottom + 0.1 * line)

@@ -32,6 +32,8 @@ FRINGE_OF_WIDTH = 0.5
 # Faint ink beyond the edge is pattern when a connected run of it is at least this long (line heights: the height
 # of the tallest heavy piece of writing). A digit's own faint stretch joins two strokes of one digit, far shorter.
 TEXTURE_REACH = 0.45
+# ...and hairline: at most this share of the writing's stroke width.
+TEXTURE_WIDTH = 0.7
 HEAVY = 0.5  # a piece of writing with this share of the heaviest one's mass sets the line height
 
 
@@ -44,7 +46,8 @@ def drop_texture(ink: np.ndarray) -> np.ndarray:
     writing = ink >= STRONG * level
     # The strokes' width: twice their area over their outline (a stroke w wide and L long: w L / (2 L / 2)).
     outline = writing & ~ndimage.binary_erosion(writing)
-    reach = max(FRINGE, round(FRINGE_OF_WIDTH * 2 * writing.sum() / max(1, outline.sum())))
+    width = 2 * writing.sum() / max(1, outline.sum())
+    reach = max(FRINGE, round(FRINGE_OF_WIDTH * width))
     far = inked & ~ndimage.binary_dilation(writing, np.ones((2 * reach + 1, 2 * reach + 1), bool))
     if not far.any():  # no texture: leave the ink map as it is, to the bit
         return ink
@@ -54,5 +57,10 @@ def drop_texture(ink: np.ndarray) -> np.ndarray:
     line = float(heights[mass >= HEAVY * mass.max()].max())
     runs, count = ndimage.label(far, structure=np.ones((3, 3), bool))
     extent = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in ndimage.find_objects(runs)])
-    pattern = np.concatenate([[False], extent >= TEXTURE_REACH * line])[runs]
+    # Each run's own width, the same way: printed pattern is hairline, a faint stretch of a stroke is as wide as
+    # the stroke.
+    # (its area over its length, the longer side of its box: exact for a straight line, more for a curl).
+    area = np.bincount(runs.ravel(), minlength=count + 1)[1:]
+    thin = area / extent <= TEXTURE_WIDTH * width
+    pattern = np.concatenate([[False], (extent >= TEXTURE_REACH * line) & thin])[runs]
     return np.where(pattern, np.float32(0), ink).astype(ink.dtype, copy=False)

@@ -214,7 +214,7 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
 
     line_height = _line_height(boxes, mass, config.heavy_component)
     # Separators, dashes and underlines (``marks``): never cut, never part of a candidate digit.
-    marks = find_marks(boxes, line_height)
+    marks = find_marks(boxes, line_height, config.min_height)
     # Geometry along the slant: upright digits side by side, whatever the writer's slant.
     slant = _slant(ys, xs, weights, config)
     along = xs + slant * (ys - ys.mean())  # (P,)
