@@ -8,9 +8,10 @@ digits into one component and the line height into nonsense.
 Two things tell the pattern from the writing. Contrast: a pen stroke is written dark at its core, a pattern printed
 to be written over is faint everywhere. And reach: the faint ink a stroke has of its own is its anti-aliased edge
 and the odd light stretch where the pen lifted (a digit's faint join, short: MNIST has many), while the pattern runs
-on across the paper. So ``drop_texture`` keeps the ink at least ``STRONG`` of the writing's stroke level, and
-fainter ink within a stroke's edge of it; fainter ink beyond that edge goes only where it runs on for
-``TEXTURE_REACH`` line heights or more. On ink with no pattern nothing changes.
+on across the paper, hairline. So ``drop_texture`` keeps the ink at least ``STRONG`` of the writing's stroke level,
+and fainter ink within a stroke's edge of it. Fainter hairline ink beyond that edge is pattern once the paper is
+seen to have one: at least ``PATTERN_RUNS`` such runs reaching ``TEXTURE_REACH`` line heights or more. On ink with no
+pattern nothing changes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ FRINGE_OF_WIDTH = 0.5
 TEXTURE_REACH = 0.45
 # ...and hairline: at most this share of the writing's stroke width.
 TEXTURE_WIDTH = 0.7
+# The paper has a pattern when at least this many such runs are found; one could be a stroke's own faint stretch.
+PATTERN_RUNS = 2
 HEAVY = 0.5  # a piece of writing with this share of the heaviest one's mass sets the line height
 
 
@@ -62,5 +65,13 @@ def drop_texture(ink: np.ndarray) -> np.ndarray:
     # (its area over its length, the longer side of its box: exact for a straight line, more for a curl).
     area = np.bincount(runs.ravel(), minlength=count + 1)[1:]
     thin = area / extent <= TEXTURE_WIDTH * width
-    pattern = np.concatenate([[False], (extent >= TEXTURE_REACH * line) & thin])[runs]
-    return np.where(pattern, np.float32(0), ink).astype(ink.dtype, copy=False)
+    long_runs = (extent >= TEXTURE_REACH * line) & thin
+    if long_runs.sum() < PATTERN_RUNS:
+        return ink
+    # Paper with a pattern: every hairline run of faint ink beyond the strokes' edges is part of it, however short
+    # the strokes cut it (between two digits, a line of the pattern is shorter than a digit is wide).
+    pattern = np.concatenate([[False], thin])[runs]
+    # A pattern line runs on into the stroke's edge where it meets the writing: its stub there goes too (the faint
+    # ink within the edge's reach of the pattern), or it would join an underline to the digits or stay a speck.
+    stub = ~writing & ndimage.binary_dilation(pattern, np.ones((2 * reach + 1, 2 * reach + 1), bool))
+    return np.where(pattern | stub, np.float32(0), ink).astype(ink.dtype, copy=False)

@@ -264,7 +264,7 @@ class Reader:
             digits.append(DigitBox(int(digit), box, round(float(confidence), 6),
                                    [round(float(v), 6) for v in probs[e, :10]]))
         text = "".join(str(d.digit) for d in digits)
-        formatted = _with_separators(atoms, spans.index[chosen], answers)
+        formatted = _with_separators(atoms, spans.boxes[chosen], answers)
         confidence = float(np.prod(confidences))
         if self.number_threshold is None:
             doubtful = bool(unsure.any())
@@ -297,14 +297,17 @@ def candidates(image: np.ndarray, config: SegmentConfig = SegmentConfig()
     return atoms, spans, canonical, factor
 
 
-def _with_separators(atoms: Atoms, index: np.ndarray, answers: np.ndarray) -> str:
-    """The digits read (spans `index` (L, 2) of atoms, left to right) with the separators that lie between two
-    of them, in atom order: a separator before the first digit or after the last is no thousands separator."""
+def _with_separators(atoms: Atoms, boxes: np.ndarray, answers: np.ndarray) -> str:
+    """The digits read (their boxes (L, 4), left to right) with the separators whose centre lies between two of
+    their centres: a separator before the first digit or after the last is no thousands separator."""
+    centres = (boxes[:, 0] + boxes[:, 2]) / 2
+    found = np.flatnonzero(np.isin(atoms.mark, list(SEPARATORS)))
+    at = (atoms.boxes[found, 0] + atoms.boxes[found, 2]) / 2
     out = []
     for k, digit in enumerate(answers):
         if k:
-            between = atoms.mark[index[k - 1, 1]:index[k, 0]]
-            out += [SEPARATORS[m] for m in between if m in SEPARATORS]
+            between = found[(at > centres[k - 1]) & (at < centres[k])]
+            out += [SEPARATORS[atoms.mark[a]] for a in between[np.argsort(atoms.boxes[between, 0])]]
         out.append(str(digit))
     return "".join(out)
 

@@ -84,7 +84,7 @@ class SegmentConfig:
 
 @dataclass
 class Atoms:
-    labels: np.ndarray  # (H, W) int32: 0 paper, a + 1 for atom a; atoms numbered left to right
+    labels: np.ndarray  # (H, W) int32: 0 paper, a + 1 for atom a; atoms numbered left to right, marks last
     boxes: np.ndarray  # (n, 4) int64: x0, y0, x1, y1 (exclusive)
     extent: np.ndarray  # (n, 2) float64: left and right edge along the slant (x + slant * (y - centre))
     cut_ink: np.ndarray  # (n, 2) float64: ink crossed by the cut on its left / right, in line heights; NaN: no cut
@@ -243,7 +243,9 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     cut_ink /= line_height
     atom_mass = np.bincount(atom, weights=weights, minlength=n)
     centre = np.bincount(atom, weights=weights * along, minlength=n) / atom_mass
-    order = np.argsort(centre, kind="stable")
+    # Left to right, the marks after all the rest: a span is a run of consecutive atoms, and an underline's centre
+    # lies among the digits it underlines, where it would break every run across it.
+    order = np.lexsort((centre, marks[keys // stride] != NONE))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     atom = rank[atom]
@@ -279,7 +281,7 @@ def candidate_spans(atoms: Atoms, config: SegmentConfig = SegmentConfig()) -> Sp
         widest_gap = 0.0
         for j in range(i + 1, min(len(atoms), i + config.max_atoms) + 1):
             if j > i + 1:
-                if atoms.mark[j - 1] != NONE:  # a separator or a dash is never part of a digit
+                if atoms.mark[j - 1] != NONE:  # the marks come last: no digit goes on into them
                     break
                 widest_gap = max(widest_gap, atoms.extent[j - 1, 0] - right)
                 if widest_gap > config.max_gap * h:
