@@ -9,7 +9,8 @@ from . import candidates, sequence_sets
 # What cuts a string into candidates and labels them: the generator of the strings, the segmentation, the one
 # preprocessing path, the box overlap.
 CANDIDATE_CODE = ("preprocess.py", "boxes.py", "data/synthetic.py", "reading/reader.py", "reading/segment.py",
-                  "reading/path.py", "reading/prior.py", "reading/scene.py", "reading/candidates.py")
+                  "reading/path.py", "reading/prior.py", "reading/scene.py", "reading/candidates.py",
+                  "reading/marks.py", "reading/paper.py")
 # What draws a sequence image and its targets.
 SEQUENCE_CODE = ("preprocess.py", "data/synthetic.py", "models/seqnet.py", "reading/scene.py",
                  "reading/sequence_model.py", "reading/sequence_sets.py")
