@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 import digitscope
 from digitscope.boxes import box_iou
 from digitscope.data import orand
-from digitscope.reading import Reader
+from digitscope.reading import Reader, orand_candidates
 
 
 def match(found: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -60,11 +60,18 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--split", choices=orand.SPLITS, default="train")
     p.add_argument("--model", default="reading", help="the Reader's classifier (default: the bundled reading model)")
+    p.add_argument("--part", choices=("fit", "choose"), default=None,
+                   help="with --split train: only the amounts of this part of train (reading.orand_candidates: a model "
+                        "fine-tuned on the fit part is chosen on the choose part)")
     p.add_argument("--n", type=int, default=None, help="the first N amounts of the side only")
     p.add_argument("--path", default=None, help="the ORAND-CAR-A copy (default: ../shared/data/orand-car-a)")
     p.add_argument("--failures", type=Path, default=None, help="write wrong or refused amounts here as PNGs")
     args = p.parse_args()
     amounts = orand.load(args.path, split=args.split)
+    if args.part is not None:
+        if args.split != "train":
+            p.error("--part divides the train side only")
+        amounts = amounts.subset([n for n in amounts.names if orand_candidates.side(n) == args.part])
     if args.n is not None:
         amounts = amounts.subset(amounts.names[:args.n])
     reader = Reader(digitscope.load(args.model))
@@ -89,7 +96,8 @@ def main() -> None:
             draw(image, boxes, reading, args.failures / f"{orand.amount_id(name)}.png", text)
     n = len(amounts)
     answered = n - refused
-    print(f"ORAND-CAR-A {args.split}, {n} amounts, model {args.model}")
+    part = f" ({args.part} part)" if args.part else ""
+    print(f"ORAND-CAR-A {args.split}{part}, {n} amounts, model {args.model}")
     print(f"exact {exact / n:.1%}  refused {refused / n:.1%}  exact among answered "
           f"{exact_answered / max(1, answered):.1%} ({exact_answered}/{answered})  "
           f"box IoU {np.mean(ious) if ious else 0:.3f} ({len(ious) / true_boxes:.1%} of true boxes matched)  "
