@@ -227,7 +227,8 @@ def test_a_mark_left_unread_between_digits_makes_the_reading_refused(reader, dig
 def test_a_blank_page_is_no_number(reader):
     for image in (np.full((60, 200), 255, np.uint8), np.zeros((30, 30, 3), np.uint8), np.full((8, 10), 9, np.uint8)):
         assert reader.read(image).to_dict() == {"text": "", "confidence": None, "rejected": True,
-                                                "reason": "not_a_digit", "digits": []}
+                                                "reason": "not_a_digit", "digits": [],
+                                                    "text_with_separators": ""}
 
 
 def test_hints_expected_length_and_charset(reader, digits):
@@ -406,7 +407,7 @@ def test_a_reading_as_json_has_the_shape_the_command_and_the_api_give(reader, di
     reading = reader.read(255 - image)
     assert isinstance(reading, Reading)
     as_json = json.loads(json.dumps(reading.to_dict()))
-    assert list(as_json) == ["text", "confidence", "rejected", "reason", "digits"]
+    assert list(as_json) == ["text", "confidence", "rejected", "reason", "digits", "text_with_separators"]
     assert as_json["text"] == reading.text and len(as_json["digits"]) == len(reading.digits)
     for d, box in zip(as_json["digits"], reading.digits, strict=True):
         assert list(d) == ["digit", "box", "confidence", "probabilities"]

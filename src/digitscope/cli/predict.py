@@ -117,7 +117,9 @@ def _describe_reading(r: dict) -> str:
         return f"{r['file']}: [yellow]no number found[/yellow]{guess}"
     boxes = "  ".join(f"{d['digit']}@{','.join(map(str, d['box']))}" for d in r["digits"])
     verdict = f"[yellow]{r['reason']}[/yellow]" if r["rejected"] else f"{r['confidence']:.1%}"
-    return f"{r['file']}: [bold]{r['text']}[/bold]  ({verdict})  {boxes}"
+    written = r.get("text_with_separators") or r["text"]  # as written, separators kept: 1.990 for 1990
+    shown = r["text"] if written == r["text"] else f"{r['text']} ({written})"
+    return f"{r['file']}: [bold]{shown}[/bold]  ({verdict})  {boxes}"
 
 
 def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int | None, charset: str | None,

@@ -35,6 +35,8 @@ from PIL import Image
 from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError
 from ..labels import NOT_A_DIGIT
 from ..preprocess import MIN_INK_MASS, ink_map, ink_to_mnist
+from .marks import NONE, SEPARATORS
+from .paper import drop_texture
 from .path import best_path
 from .scene import clean_scene
 from .segment import Atoms, SegmentConfig, Spans, candidate_spans, find_atoms, render_span
@@ -98,18 +100,25 @@ class DigitBox:
 class Reading:
     """What ``Reader.read`` answers. With ``rejected`` the text is still the best reading, for people to see;
     ``reason``: ``uncertain`` or ``not_a_digit`` when rejected, else None. ``confidence``: None when no digit
-    was found."""
+    was found. ``text`` is the digits alone; ``text_with_separators`` the same with the thousands separators
+    (``.`` or ``,``) the Reader saw between them, as written (``1.990`` for ``1990``): for people to check an
+    amount against, never to parse."""
 
     text: str
     confidence: float | None
     rejected: bool
     reason: str | None
     digits: list[DigitBox] = field(default_factory=list)
+    text_with_separators: str | None = None  # None: the text itself (no separator seen)
+
+    def __post_init__(self) -> None:
+        if self.text_with_separators is None:
+            self.text_with_separators = self.text
 
     def to_dict(self) -> dict:
         """As JSON has it (``digitscope read --json``, the HTTP API's /v1/read)."""
         return {"text": self.text, "confidence": self.confidence, "rejected": self.rejected, "reason": self.reason,
-                "digits": [d.to_dict() for d in self.digits]}
+                "digits": [d.to_dict() for d in self.digits], "text_with_separators": self.text_with_separators}
 
 
 
@@ -219,7 +228,9 @@ class Reader:
         # (exact strings 94% -> 73% on scenes, 95% -> 90% on handwritten strings, 150 each).
         tall = (atoms.boxes[:, 3] - atoms.boxes[:, 1]) >= 0.5 * atoms.line_height
         reference = float(np.median(atoms.mass[tall])) if tall.any() else float(atoms.mass.max())
-        skip = self.config.skip_cost * np.minimum(1.0, atoms.mass / reference)
+        # A separator, dash or underline (``marks``) is read as nothing, at no cost: it is no digit left unread.
+        mark = atoms.mark != NONE
+        skip = np.where(mark, 0.0, self.config.skip_cost * np.minimum(1.0, atoms.mass / reference))
         starts = [spans.index[:, 0], np.arange(n)]
         ends = [spans.index[:, 1], np.arange(1, n + 1)]
         scores = [digit_logp[np.arange(e), best_digit], skip]
@@ -232,6 +243,7 @@ class Reader:
             path = best_path(n, starts, ends, scores, is_digit)
         chosen = [e for e in path if is_digit[e]]  # edges < len(spans) are the digit readings
         skipped = [starts[e] for e in path if not is_digit[e]]  # a skip edge starts at its atom
+        skipped = [a for a in skipped if not mark[a]]
         digit_left_unread = bool((atoms.mass[skipped] >= self.config.unread_ink * reference).any())
         if not chosen:
             return Reading("", None, True, "not_a_digit")
@@ -252,6 +264,7 @@ class Reader:
             digits.append(DigitBox(int(digit), box, round(float(confidence), 6),
                                    [round(float(v), 6) for v in probs[e, :10]]))
         text = "".join(str(d.digit) for d in digits)
+        formatted = _with_separators(atoms, spans.boxes[chosen], answers)
         confidence = float(np.prod(confidences))
         if self.number_threshold is None:
             doubtful = bool(unsure.any())
@@ -263,7 +276,7 @@ class Reader:
         no_number = (unsure.sum() >= max(2, len(unsure) // 2 + 1)
                      or 2 * (likeliest == NOT_A_DIGIT).sum() > len(rows))
         reason = ("not_a_digit" if no_number else "uncertain") if rejected else None
-        return Reading(text, round(confidence, 6), rejected, reason, digits)
+        return Reading(text, round(confidence, 6), rejected, reason, digits, formatted)
 
 
 def candidates(image: np.ndarray, config: SegmentConfig = SegmentConfig()
@@ -272,7 +285,7 @@ def candidates(image: np.ndarray, config: SegmentConfig = SegmentConfig()
     digits, each span as an MNIST-style digit (E, 28, 28) uint8, and the factor from the working resolution to
     the image's pixels. None when the image holds no ink."""
     image, factor = _working_resolution(image, config.work_pixels)
-    ink = ink_map(clean_scene(image))
+    ink = drop_texture(ink_map(clean_scene(image)))
     if float(ink.sum()) < MIN_INK_MASS:
         return None
     atoms = find_atoms(ink, config)
@@ -282,6 +295,21 @@ def candidates(image: np.ndarray, config: SegmentConfig = SegmentConfig()
     canonical = np.stack([ink_to_mnist(render_span(ink, atoms, span, box))
                           for span, box in zip(spans.index, spans.boxes, strict=True)])
     return atoms, spans, canonical, factor
+
+
+def _with_separators(atoms: Atoms, boxes: np.ndarray, answers: np.ndarray) -> str:
+    """The digits read (their boxes (L, 4), left to right) with the separators whose centre lies between two of
+    their centres: a separator before the first digit or after the last is no thousands separator."""
+    centres = (boxes[:, 0] + boxes[:, 2]) / 2
+    found = np.flatnonzero(np.isin(atoms.mark, list(SEPARATORS)))
+    at = (atoms.boxes[found, 0] + atoms.boxes[found, 2]) / 2
+    out = []
+    for k, digit in enumerate(answers):
+        if k:
+            between = found[(at > centres[k - 1]) & (at < centres[k])]
+            out += [SEPARATORS[atoms.mark[a]] for a in between[np.argsort(atoms.boxes[between, 0])]]
+        out.append(str(digit))
+    return "".join(out)
 
 
 def _arguments(expect_length: int | None, charset: str | None) -> np.ndarray:

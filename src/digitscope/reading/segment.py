@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
+from .marks import NONE, find_marks
+from .marks import line_height as _line_height
+
 if TYPE_CHECKING:
     from ..store.card import ModelCard
 
@@ -81,7 +84,7 @@ class SegmentConfig:
 
 @dataclass
 class Atoms:
-    labels: np.ndarray  # (H, W) int32: 0 paper, a + 1 for atom a; atoms numbered left to right
+    labels: np.ndarray  # (H, W) int32: 0 paper, a + 1 for atom a; atoms numbered left to right, marks last
     boxes: np.ndarray  # (n, 4) int64: x0, y0, x1, y1 (exclusive)
     extent: np.ndarray  # (n, 2) float64: left and right edge along the slant (x + slant * (y - centre))
     cut_ink: np.ndarray  # (n, 2) float64: ink crossed by the cut on its left / right, in line heights; NaN: no cut
@@ -89,6 +92,7 @@ class Atoms:
     component: np.ndarray  # (n,) int64: the connected component each atom is (a piece of)
     line_height: float  # pixels
     slant: float  # dx per dy of the writing's strokes
+    mark: np.ndarray  # (n,) int8: ``marks`` code of the atom's component; NONE (0) for ink that may be a digit
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -201,15 +205,16 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     components, count = ndimage.label(ink > 0, structure=np.ones((3, 3), bool))
     if count == 0:
         return Atoms(np.zeros(ink.shape, np.int32), np.zeros((0, 4), np.int64), np.zeros((0, 2)), np.zeros((0, 2)),
-                     np.zeros(0), np.zeros(0, np.int64), 0.0, 0.0)
+                     np.zeros(0), np.zeros(0, np.int64), 0.0, 0.0, np.zeros(0, np.int8))
     ys, xs = np.nonzero(components)  # every inked pixel, (P,)
     comp = components[ys, xs] - 1  # (P,) component of each pixel
     weights = ink[ys, xs].astype(np.float64)
     boxes = _boxes(components, count)
     mass = np.bincount(comp, weights=weights, minlength=count)
 
-    heavy = mass >= config.heavy_component * mass.max()
-    line_height = float(np.max(boxes[heavy, 3] - boxes[heavy, 1]))
+    line_height = _line_height(boxes, mass, config.heavy_component)
+    # Separators, dashes and underlines (``marks``): never cut, never part of a candidate digit.
+    marks = find_marks(boxes, line_height, config.min_height)
     # Geometry along the slant: upright digits side by side, whatever the writer's slant.
     slant = _slant(ys, xs, weights, config)
     along = xs + slant * (ys - ys.mean())  # (P,)
@@ -219,7 +224,7 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     low, high = _group_extent(along, comp, count)
     width = high - low + 1  # (count,)
     crossings = {}  # component -> (K,) ink crossed by each of its cuts
-    for c in np.flatnonzero(width > config.cut_width * line_height):
+    for c in np.flatnonzero((width > config.cut_width * line_height) & (marks == NONE)):
         x0, y0, x1, y1 = boxes[c]
         own = np.where(components[y0:y1, x0:x1] == c + 1, ink[y0:y1, x0:x1], 0)
         cuts, crossings[c] = _cuts(own, line_height, config)  # (K, rows) columns of each cut
@@ -238,7 +243,9 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     cut_ink /= line_height
     atom_mass = np.bincount(atom, weights=weights, minlength=n)
     centre = np.bincount(atom, weights=weights * along, minlength=n) / atom_mass
-    order = np.argsort(centre, kind="stable")
+    # Left to right, the marks after all the rest: a span is a run of consecutive atoms, and an underline's centre
+    # lies among the digits it underlines, where it would break every run across it.
+    order = np.lexsort((centre, marks[keys // stride] != NONE))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     atom = rank[atom]
@@ -247,7 +254,7 @@ def find_atoms(ink: np.ndarray, config: SegmentConfig = SegmentConfig()) -> Atom
     low, high = _group_extent(along, atom, n)
     extent = np.stack([low, high + 1], 1)
     return Atoms(labels, _boxes(labels, n), extent, cut_ink[order], np.bincount(atom, weights=weights, minlength=n),
-                 (keys // stride)[order], line_height, slant)
+                 (keys // stride)[order], line_height, slant, marks[(keys // stride)[order]])
 
 
 def candidate_spans(atoms: Atoms, config: SegmentConfig = SegmentConfig()) -> Spans:
@@ -267,11 +274,15 @@ def candidate_spans(atoms: Atoms, config: SegmentConfig = SegmentConfig()) -> Sp
                       cut_ink[i, 0], cut_ink[j - 1, 1]))
 
     for i in range(len(atoms)):
+        if atoms.mark[i] != NONE:
+            continue
         x0, y0, x1, y1 = atoms.boxes[i]
         left, right = atoms.extent[i]
         widest_gap = 0.0
         for j in range(i + 1, min(len(atoms), i + config.max_atoms) + 1):
             if j > i + 1:
+                if atoms.mark[j - 1] != NONE:  # the marks come last: no digit goes on into them
+                    break
                 widest_gap = max(widest_gap, atoms.extent[j - 1, 0] - right)
                 if widest_gap > config.max_gap * h:
                     break

@@ -50,6 +50,8 @@ class ReadResponse(BaseModel):
     rejected: bool = Field(description="true when the reading is not to be trusted (see `reason`)")
     reason: str | None = Field(None, description="not_a_digit | uncertain | null")
     digits: list[ReadDigit]
+    text_with_separators: str = Field("", description="the digits with the thousands separators seen between them, "
+                                                      "as written (1.990 for 1990)")
 
 
 class ModelInfo(BaseModel):

@@ -1,0 +1,108 @@
+"""The Reader on real cheque amounts: ORAND-CAR-A (handwritten courtesy amounts from Uruguayan cheques).
+
+    python benchmarks/read_amounts.py --split train          # choose and tune on this side only
+    python benchmarks/read_amounts.py --split test           # the held-out side: read once, to report
+
+Prints, for the amounts of one side of the fixed split (``data.orand``): exact amounts (the digits-only text, refused
+or not), the share refused, exact among answered, the mean IoU of the digit boxes matched one to one (greedily, best
+IoU first, pairs under 0.1 IoU left unmatched) with the share of true boxes matched, and amounts/s (``Reader.read`` one
+image at a time, one process, decoding excluded). ``--failures DIR`` writes each wrong or refused amount as a PNG with
+the true boxes (green) and the read ones (red), for looking at; keep it outside the repository.
+Nothing is appended to benchmarks/LOG.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+import digitscope
+from digitscope.boxes import box_iou
+from digitscope.data import orand
+from digitscope.reading import Reader, orand_candidates
+
+
+def match(found: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """IoUs of the pairs of found (F, 4) and true (T, 4) boxes matched one to one, best first (IoU >= 0.1)."""
+    if len(found) == 0 or len(true) == 0:
+        return np.zeros(0)
+    table = box_iou(found[:, None, :], true[None, :, :])  # (F, T)
+    pairs = []
+    while table.size and table.max() >= 0.1:
+        f, t = np.unravel_index(np.argmax(table), table.shape)
+        pairs.append(float(table[f, t]))
+        table[f, :], table[:, t] = -1, -1
+    return np.array(pairs)
+
+
+def draw(image: np.ndarray, true: np.ndarray, reading, path: Path, text: str) -> None:
+    picture = Image.fromarray(image).convert("RGB")
+    scale = 3
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+    pen = ImageDraw.Draw(picture)
+    for box in true:
+        pen.rectangle([v * scale for v in box], outline=(0, 200, 0))
+    for d in reading.digits:
+        x0, y0, x1, y1 = d.box
+        pen.rectangle([x0 * scale, y0 * scale, x1 * scale - 1, y1 * scale - 1], outline=(220, 0, 0))
+        pen.text((x0 * scale + 2, y1 * scale - 12), str(d.digit), fill=(220, 0, 0))
+    pen.text((2, 2), f"true {text} read {reading.text} {'REFUSED ' + str(reading.reason) if reading.rejected else ''}",
+             fill=(0, 0, 255))
+    picture.save(path)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--split", choices=orand.SPLITS, default="train")
+    p.add_argument("--model", default="reading", help="the Reader's classifier (default: the bundled reading model)")
+    p.add_argument("--part", choices=("fit", "choose"), default=None,
+                   help="with --split train: only the amounts of this part of train (reading.orand_candidates: a model "
+                        "fine-tuned on the fit part is chosen on the choose part)")
+    p.add_argument("--n", type=int, default=None, help="the first N amounts of the side only")
+    p.add_argument("--path", default=None, help="the ORAND-CAR-A copy (default: ../shared/data/orand-car-a)")
+    p.add_argument("--failures", type=Path, default=None, help="write wrong or refused amounts here as PNGs")
+    args = p.parse_args()
+    amounts = orand.load(args.path, split=args.split)
+    if args.part is not None:
+        if args.split != "train":
+            p.error("--part divides the train side only")
+        amounts = amounts.subset([n for n in amounts.names if orand_candidates.side(n) == args.part])
+    if args.n is not None:
+        amounts = amounts.subset(amounts.names[:args.n])
+    reader = Reader(digitscope.load(args.model))
+    reader.read(amounts.images[0])  # warm-up: the first call builds the inference backend
+    if args.failures:
+        args.failures.mkdir(parents=True, exist_ok=True)
+
+    exact = refused = exact_answered = 0
+    ious, true_boxes, seconds = [], 0, 0.0
+    for name, image, text, boxes in zip(amounts.names, amounts.images, amounts.texts, amounts.boxes, strict=True):
+        started = time.perf_counter()
+        reading = reader.read(image)
+        seconds += time.perf_counter() - started
+        right = reading.text == text
+        exact += right
+        refused += reading.rejected
+        exact_answered += right and not reading.rejected
+        pairs = match(np.array([d.box for d in reading.digits], float).reshape(-1, 4), boxes.astype(float))
+        ious += list(pairs)
+        true_boxes += len(boxes)
+        if args.failures and (not right or reading.rejected):
+            draw(image, boxes, reading, args.failures / f"{orand.amount_id(name)}.png", text)
+    n = len(amounts)
+    answered = n - refused
+    part = f" ({args.part} part)" if args.part else ""
+    print(f"ORAND-CAR-A {args.split}{part}, {n} amounts, model {args.model}")
+    print(f"exact {exact / n:.1%}  refused {refused / n:.1%}  exact among answered "
+          f"{exact_answered / max(1, answered):.1%} ({exact_answered}/{answered})  "
+          f"box IoU {np.mean(ious) if ious else 0:.3f} ({len(ious) / true_boxes:.1%} of true boxes matched)  "
+          f"{n / seconds:.1f} amounts/s (load {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()
