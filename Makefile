@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml scripts/system-packages.sh
 	scripts/system-packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray,compare]"
 	touch $(STAMP)
 
 # The web page and API on the bundled default model; it prints its address once it listens.

@@ -15,29 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 import digitscope
-from digitscope.boxes import box_iou
 from digitscope.data import orand
 from digitscope.reading import Reader, orand_candidates
-
-
-def match(found: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """IoUs of the pairs of found (F, 4) and true (T, 4) boxes matched one to one, best first (IoU >= 0.1)."""
-    if len(found) == 0 or len(true) == 0:
-        return np.zeros(0)
-    table = box_iou(found[:, None, :], true[None, :, :])  # (F, T)
-    pairs = []
-    while table.size and table.max() >= 0.1:
-        f, t = np.unravel_index(np.argmax(table), table.shape)
-        pairs.append(float(table[f, t]))
-        table[f, :], table[:, t] = -1, -1
-    return np.array(pairs)
+from digitscope.reading.amounts import score_amounts
 
 
 def draw(image: np.ndarray, true: np.ndarray, reading, path: Path, text: str) -> None:
@@ -74,35 +60,21 @@ def main() -> None:
         amounts = amounts.subset([n for n in amounts.names if orand_candidates.side(n) == args.part])
     if args.n is not None:
         amounts = amounts.subset(amounts.names[:args.n])
-    reader = Reader(digitscope.load(args.model))
-    reader.read(amounts.images[0])  # warm-up: the first call builds the inference backend
     if args.failures:
         args.failures.mkdir(parents=True, exist_ok=True)
 
-    exact = refused = exact_answered = 0
-    ious, true_boxes, seconds = [], 0, 0.0
-    for name, image, text, boxes in zip(amounts.names, amounts.images, amounts.texts, amounts.boxes, strict=True):
-        started = time.perf_counter()
-        reading = reader.read(image)
-        seconds += time.perf_counter() - started
-        right = reading.text == text
-        exact += right
-        refused += reading.rejected
-        exact_answered += right and not reading.rejected
-        pairs = match(np.array([d.box for d in reading.digits], float).reshape(-1, 4), boxes.astype(float))
-        ious += list(pairs)
-        true_boxes += len(boxes)
-        if args.failures and (not right or reading.rejected):
-            draw(image, boxes, reading, args.failures / f"{orand.amount_id(name)}.png", text)
-    n = len(amounts)
-    answered = n - refused
-    part = f" ({args.part} part)" if args.part else ""
-    print(f"ORAND-CAR-A {args.split}{part}, {n} amounts, model {args.model}")
-    print(f"exact {exact / n:.1%}  refused {refused / n:.1%}  exact among answered "
-          f"{exact_answered / max(1, answered):.1%} ({exact_answered}/{answered})  "
-          f"box IoU {np.mean(ious) if ious else 0:.3f} ({len(ious) / true_boxes:.1%} of true boxes matched)  "
-          f"{n / seconds:.1f} amounts/s (load {os.getloadavg()[0]:.1f})")
+    def on_wrong(k: int, reading) -> None:
+        if args.failures:
+            path = args.failures / f"{orand.amount_id(amounts.names[k])}.png"
+            draw(amounts.images[k], amounts.boxes[k], reading, path, amounts.texts[k])
 
+    r = score_amounts(Reader(digitscope.load(args.model)), amounts.images, amounts.texts, amounts.boxes, on_wrong)
+    part = f" ({args.part} part)" if args.part else ""
+    print(f"ORAND-CAR-A {args.split}{part}, {r['n']} amounts, model {args.model}")
+    print(f"exact {r['exact']:.1%}  refused {r['refused']:.1%}  exact among answered {r['exact_answered']:.1%} "
+          f"({round(r['exact_answered'] * r['answered'])}/{r['answered']})  box IoU {r['box_iou']:.3f} "
+          f"({r['boxes_matched']:.1%} of true boxes matched)  {r['amounts_per_second']:.1f} amounts/s "
+          f"(load {os.getloadavg()[0]:.1f})")
 
 if __name__ == "__main__":
     main()

@@ -111,3 +111,22 @@ def test_a_mark_is_never_part_of_a_candidate_digit(digits):
     assert len(marked) >= 3  # the dot, the underline and the dash
     for i, j in spans.index:
         assert not np.isin(marked, np.arange(i, j)).any()
+
+
+def test_amounts_are_scored_by_their_digits_and_boxes(reader, digits):
+    from digitscope.reading.amounts import match_boxes, score_amounts
+
+    right, right_boxes = amount(digits, "1990", 0)
+    other, other_boxes = amount(digits, "380", None)
+    wrong_ones = []
+    score = score_amounts(reader, [right, other], ["1990", "381"], [right_boxes, other_boxes],
+                          on_wrong=lambda k, reading: wrong_ones.append((k, reading.text)))
+    assert wrong_ones == [(1, "380")]  # the second amount's truth was given wrong on purpose
+    assert score["n"] == 2 and score["exact"] == 0.5 and score["refused"] == 0.0
+    assert score["exact_answered"] == 0.5 and score["boxes_matched"] == 1.0 and score["box_iou"] > 0.7
+    # One to one, best first: the second found box may not take the true box the first one matched.
+    found = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 0, 60, 10]], float)
+    true = np.array([[0, 0, 10, 10], [100, 0, 110, 10]], float)
+    assert match_boxes(found, true).tolist() == [1.0]
+    with pytest.raises(ValueError, match="no amounts"):
+        score_amounts(reader, [], [], [])
