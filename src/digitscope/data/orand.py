@@ -33,6 +33,9 @@ from ..imageio import ImageError, read_image
 from ..io import file_sha256
 from .cache import DataUnavailableError
 
+TERMS = ("ORAND-CAR-A (ICFHR 2014 HDSRC, ORAND S.A., Chile): research use; its digit boxes from a public COCO "
+         "labelling of the same images")
+
 # Where this project's machines keep the COCO copy, relative to the directory the project runs from.
 SHARED = Path("..") / "shared" / "data" / "orand-car-a"
 SHARED_ANNOTATIONS_SHA256 = "2c01acc23e330877f6f04965218cb94b5fc0c3590f5c3df555cf20a7a664f077"

@@ -3,7 +3,8 @@ the exact files whose code makes them, so that editing anything else (batch read
 
 from __future__ import annotations
 
-from ..data import DatasetInfo, register
+from ..data import MNIST_TERMS, DatasetInfo, register
+from ..data.orand import TERMS as ORAND_TERMS
 from . import candidates, orand_candidates, sequence_sets
 
 # What cuts a string into candidates and labels them: the generator of the strings, the segmentation, the one
@@ -33,11 +34,13 @@ register(DatasetInfo(
                 "is one whole digit, 10 'not a digit' where it is none; from the MNIST split of the same name",
     splits=candidates.SPLITS, fetch=candidates.fetch, fetch_split=candidates.candidates_split,
     made_by=CANDIDATE_CODE,
+    terms=MNIST_TERMS,
 ))
 register(DatasetInfo(
     name="orand-candidates",
     description="the Reader's candidates and the whole digits of ORAND-CAR-A train amounts (fit ~4/5 / choose ~1/5 "
-                "of them, by amount), 0-9 or 10 'not a digit', with 30k / 3k of mnist-candidates:train / val",
+                "of them, by amount), 0-9 or 10 'not a digit', with 90k / 3k of mnist-candidates:train / val",
     splits=orand_candidates.SPLITS, fetch=orand_candidates.fetch, fetch_split=orand_candidates.candidates_split,
     made_by=(*CANDIDATE_CODE, "data/orand.py", "reading/orand_candidates.py"),
+    terms=f"{ORAND_TERMS}; {MNIST_TERMS}",
 ))
