@@ -94,8 +94,8 @@ def candidates_split(split: str) -> Arrays:
     amounts = amounts.subset([n for n in amounts.names if side(n) == split])
     real = amount_candidates(amounts.images, amounts.texts, amounts.boxes)
     spec, count = MNIST[split]
-    from . import datasets  # noqa: F401  (registers mnist-candidates)
-
+    # mnist-candidates is registered: this runs only as orand-candidates' fetch, which reading.datasets registers
+    # beside it.
     mnist = load(spec)
     pick = np.random.default_rng(0).permutation(len(mnist))[:count]
     return Arrays(np.concatenate([real.images, mnist.images[pick]]),
