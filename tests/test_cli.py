@@ -80,10 +80,12 @@ def test_blank_image_is_not_a_digit(tmp_path):
     assert answer["rejected"] and answer["reason"] == "not_a_digit" and answer["digit"] is None
 
 
-def test_models_lists_the_registry_and_the_bundled_model():
+def test_models_lists_the_registry_and_the_bundled_models_with_their_datas_terms():
     out = json.loads(run("models", "--json").stdout)
     assert {"digitnet", "mlp", "cnn", "rnn"} <= {a["name"] for a in out["architectures"]}
     assert out["bundled"][0]["name"] == "default"
+    # whoever ships a bundled model must be able to see the terms of the data it learnt from
+    assert all(b["trained_on"] and "CC BY-SA" in b["terms"] for b in out["bundled"])
 
 
 def test_evaluate_prints_the_guide_keys(tiny_dataset, tmp_path):

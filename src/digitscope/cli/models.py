@@ -23,7 +23,8 @@ def models(as_json: bool = JSON) -> None:
     bundled = []
     for name in BUNDLED:
         card = read_card(resolve_model_path(name))
-        bundled.append({"name": name, "arch": card.arch, "metrics": card.metrics})
+        bundled.append({"name": name, "arch": card.arch, "metrics": card.metrics,
+                        "trained_on": card.data.get("train"), "terms": card.data.get("terms")})
 
     def render(_):
         table = Table("architecture", "parameters", "description", title="Architectures")
@@ -31,6 +32,8 @@ def models(as_json: bool = JSON) -> None:
             table.add_row(r["name"], "-" if r["parameters"] is None else f"{r['parameters']:,}", r["description"])
         console.print(table)
         for b in bundled:
-            console.print(f"bundled model [bold]{b['name']}[/bold]: {b['arch']}")
+            console.print(f"bundled model [bold]{b['name']}[/bold]: {b['arch']}, trained on {b['trained_on']}")
+            if b["terms"]:
+                console.print(f"  terms of its data: {b['terms']}", highlight=False)
 
     emit({"architectures": rows, "bundled": bundled}, as_json, render)
