@@ -87,9 +87,10 @@ def tiny_dataset(data_home):
 def ten_class_model(tmp_path):
     """The bundled default's digit reader on its own, saved as a 10-class model: stem tmp_path / "reader".
     (The default itself says "not a digit" to the bars of the tiny dataset, as it should.)"""
+    from digitscope.models.gate import digit_reader, digit_reader_card
     from digitscope.models.persist import load_model, save_model
     from digitscope.store.bundled import resolve_model_path
 
-    gate, card = load_model(resolve_model_path("default"))
-    save_model(tmp_path / "reader", gate.reader, dict(card.arch_kwargs["reader"]))
+    model, card = load_model(resolve_model_path("default"))
+    save_model(tmp_path / "reader", digit_reader(model, card), dict(digit_reader_card(card)))
     return tmp_path / "reader"

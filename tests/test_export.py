@@ -170,8 +170,10 @@ def test_int8_export_is_calibrated_on_training_digits_and_checked_against_pytorc
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["calibration"] == "drawn:train[:1000]" and report["agreement_with_pytorch"] >= 0.995
-    float32_bytes = len(export_onnx(digitscope.load("default", backend="torch").model))
-    assert report["bytes"] < 0.4 * float32_bytes  # int8 weights: about a quarter of the float32 graph
+    default = digitscope.load("default", backend="torch").model
+    float32_bytes, generalist_bytes = len(export_onnx(default)), len(export_onnx(default.generalist))
+    # int8 weights, a quarter of float32's, for the generalist; its specialists, which run on a few digits, stay float32
+    assert report["bytes"] < float32_bytes - 0.6 * generalist_bytes
     ops = {node.op_type for node in onnx.load(str(out)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])

@@ -93,8 +93,8 @@ def test_health_and_models_name_the_model_and_its_backend(client):
     assert (model["name"], model["routes"], reading["name"], reading["routes"]) == (
         "default", ["/v1/classify"], "reading", ["/v1/read"])
     for info in (model, reading):
-        assert info["arch"] == "gate" and info["backend"] == "onnxruntime"
-        card = digitscope.load(info["name"]).card  # the calibration the bundled card holds
+        card = digitscope.load(info["name"]).card  # the architecture and calibration the bundled card holds
+        assert info["arch"] == card.arch and info["backend"] == "onnxruntime"
         assert info["temperature"] == card.temperature
         assert info["reject_threshold"] == card.reject["threshold"] and 0 < info["reject_threshold"] < 1
 

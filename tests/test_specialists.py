@@ -188,3 +188,32 @@ def test_specialists_command_builds_a_bundle_that_works_everywhere(tiny_dataset,
     assert json.loads(evaluated.stdout)["accuracy"] == report["comparison"]["accuracy_with"]
     calibrated = runner.invoke(app, ["calibrate", "--model", str(tmp_path / "sp"), "--data", "tiny:val", "--json"])
     assert calibrated.exit_code == 0, calibrated.output
+
+
+def test_specialists_of_a_gate_split_the_digits_mass_and_keep_its_doubt(tiny_dataset, tmp_path):
+    from scipy.special import softmax
+
+    from digitscope.uncertainty.not_a_digit import combine_gate
+
+    train(TrainConfig(**{**TINY, "epochs": 1}), tmp_path / "reader", progress=False)
+    torch.manual_seed(1)
+    save_model(tmp_path / "detector", create_model("quicknet", num_classes=11, width=8).eval(),
+               {"arch": "quicknet", "arch_kwargs": {"num_classes": 11, "width": 8}, "data": {"name": "tiny"}})
+    combine_gate(tmp_path / "reader", tmp_path / "detector", tmp_path / "gate")
+    result = CliRunner().invoke(app, ["specialists", "--model", str(tmp_path / "gate"), "--top-k", "1", "--out",
+                                      str(tmp_path / "sp"), "--preset", "fast", "--epochs", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    bundle, gate = (digitscope.load(p, backend="torch") for p in (tmp_path / "sp/model", tmp_path / "gate"))
+    assert bundle.num_classes == 11 and bundle.card.arch_kwargs["generalist"]["arch"] == "gate"
+    images = digitscope.data.load("tiny:test").images
+    probs, before = bundle.predict_proba(images), gate.predict_proba(images)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    np.testing.assert_allclose(probs[:, 10], before[:, 10], atol=1e-5)  # "not a digit" is the gate's to say
+    # Its digits are the gate's reader's: what embeds them or starts from them finds that network.
+    assert bundle.digit_network is bundle.model.generalist.reader
+    assert bundle.embed(images[:4]).shape == gate.embed(images[:4]).shape
+    copy = create_model("quicknet", width=8, num_classes=10)
+    load_fitting_weights(copy, str(tmp_path / "sp/model"))
+    torch.testing.assert_close(copy[-1].weight, gate.model.reader[-1].weight)
+    fast = digitscope.load(tmp_path / "sp/model", backend="onnxruntime").logits(images)
+    np.testing.assert_allclose(softmax(fast, 1), probs, atol=1e-4)

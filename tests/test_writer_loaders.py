@@ -215,6 +215,8 @@ def test_part_weights_draw_a_small_population_more_often(tmp_path: Path, monkeyp
     d = training_data(make_config("fast", data="two-parts", part_weights="1,3"))
     assert d.sample_weights.tolist() == [1.0] * 3 + [3.0] * 4  # 3 digits of the first part, 4 of the second
     assert d.card["part_weights"] == "1,3"
+    pair = training_data(make_config("fast", data="two-parts", part_weights="1,3", classes="1,7"))  # a specialist's
+    assert pair.sample_weights.tolist() == [1.0, 1.0, 3.0, 3.0] and len(pair.x_train) == 4
     with pytest.raises(ValueError, match="2 positive numbers"):
         training_data(make_config("fast", data="two-parts", part_weights="1,0"))
     with pytest.raises(ValueError, match="needs data made of parts"):

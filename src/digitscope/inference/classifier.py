@@ -175,11 +175,11 @@ class DigitClassifier:
 
     @property
     def digit_network(self) -> nn.Module:
-        """The network that tells the digits apart: the model, or a gate's reader (a gate's digits are its
-        reader's, so are its features)."""
-        from ..models.gate import NotADigitGate
+        """The network that tells the digits apart: the model, a gate's reader or a specialist bundle's generalist's
+        (their digits are that network's, so are their features)."""
+        from ..models.gate import digit_reader
 
-        return self.model.reader if isinstance(self.model, NotADigitGate) else self.model
+        return digit_reader(self.model, self.card)
 
     def embed(self, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(N, D) features of the layer before the digit classifier (the input of ``digit_network``'s final

@@ -69,20 +69,34 @@ def gate(reader: dict, detector: dict, num_classes: int = NOT_A_DIGIT + 1, share
     return NotADigitGate(reader_net, detector_net, shared)
 
 
-# A gate's digits are its reader's: whatever starts from or imitates a saved model's digit network (a specialist,
-# a fine-tuning) takes the reader's architecture and weights.
+# A gate's digits are its reader's, and a specialist bundle's are its generalist's: whatever starts from or imitates a
+# saved model's digit network (a specialist, a fine-tuning, an embedding) takes that network's architecture and
+# weights, found by following the reader and generalist down to a plain network.
+_DIGITS_INSIDE = {"gate": "reader", "specialists": "generalist"}
+
+
+def _digit_path(card: ModelCard) -> tuple[list[str], dict]:
+    """The attribute names from a saved model down to its digit network, and that network's arch and arch_kwargs."""
+    path, spec = [], {"arch": card.arch, "arch_kwargs": card.arch_kwargs}
+    while spec["arch"] in _DIGITS_INSIDE:
+        path.append(_DIGITS_INSIDE[spec["arch"]])
+        spec = spec["arch_kwargs"][path[-1]]
+    return path, spec
+
+
 def digit_reader_card(card: ModelCard) -> dict:
     """The arch and arch_kwargs of the network that tells a saved model's digits apart, from its card."""
-    return card.arch_kwargs["reader"] if card.arch == "gate" else {"arch": card.arch, "arch_kwargs": card.arch_kwargs}
+    return _digit_path(card)[1]
 
 
 def digit_reader(model: nn.Module, card: ModelCard) -> nn.Module:
     """The network that tells a loaded saved model's digits apart."""
-    return model.reader if card.arch == "gate" else model
+    for name in _digit_path(card)[0]:
+        model = getattr(model, name)
+    return model
 
 
 def digit_reader_weights(tensors: dict[str, torch.Tensor], card: ModelCard) -> dict[str, torch.Tensor]:
     """The weights of that network from a saved model's, named as in the network itself."""
-    if card.arch != "gate":
-        return tensors
-    return {k.removeprefix("reader."): v for k, v in tensors.items() if k.startswith("reader.")}
+    prefix = "".join(f"{name}." for name in _digit_path(card)[0])
+    return {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}

@@ -29,6 +29,12 @@ class ModelCard:
     arch_kwargs: dict = field(default_factory=dict)
     parts: dict = field(default_factory=dict)  # a gate's reader and detector: where each came from
     members: list = field(default_factory=list)  # an ensemble's members: where each came from
+    # A specialist bundle's generalist (where it came from), the pairs found, each specialist's run, and the routing
+    # margin with the validation it was chosen on.
+    generalist: dict = field(default_factory=dict)
+    confused_pairs: list = field(default_factory=list)
+    specialists: list = field(default_factory=list)
+    routing: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)  # the training config (``TrainConfig`` as a dict)
     seed: int | None = None
     data: dict = field(default_factory=dict)  # the data trained on: names and checksums

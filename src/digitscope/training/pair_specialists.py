@@ -41,8 +41,11 @@ def specialist_config(generalist: str | Path, preset: str = "flagship", scratch:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}")
     card = load(generalist).card
-    config = card.config or {"data": card.data.get("name", "mnist")}
-    where = {k: config[k] for k in ("data", "train_split", "val_split", "val_holdout") if k in config}
+    # A model put together from trained parts (a gate) has no training config: its card's data says what it read.
+    config = card.config or {"data": card.data.get("name", "mnist"),
+                             **{k: card.data[k] for k in ("part_weights",) if k in card.data}}
+    # The generalist's data as it drew it: a specialist of a mixed set (mnist-cvl) sees its parts as often.
+    where = {k: config[k] for k in ("data", "train_split", "val_split", "val_holdout", "part_weights") if k in config}
     recipe = TrainConfig(**{**PRESETS[preset], **where, **{k: v for k, v in overrides.items() if v is not None}})
     digits = digit_reader_card(card)
     same_arch = recipe.arch == digits["arch"] and recipe.arch_kwargs == {
@@ -83,11 +86,13 @@ def build_specialists(generalist: str | Path, out: Path, top_k: int = 5, recipe:
     routing = choose_margin(val.labels, probs, _routed_everywhere(bundle, clf, val.images), margins(probs),
                             route(torch.from_numpy(probs), bundle.pairs, float("inf")).numpy() >= 0)
     bundle.threshold = routing["threshold"]
-    config = clf.card.config
+    config = clf.card.config or {}
     card = {
         "arch": "specialists", "arch_kwargs": _bundle_kwargs(clf, runs, routing["threshold"]),
+        # How the generalist was made goes with it (a gate's parts name the runs of its reader and detector).
         "generalist": {"model": str(generalist), "arch": clf.card.arch, "seed": clf.card.seed,
-                       "temperature": clf.temperature, "metrics": clf.card.metrics.get("selected")},
+                       "temperature": clf.temperature, "metrics": clf.card.metrics.get("selected"),
+                       "command": clf.card.command, **({"parts": clf.card.parts} if clf.card.parts else {})},
         "confused_pairs": found,
         "specialists": [{"pair": p["pair"], "run": str(run), "metrics": card.get("metrics", {}).get("selected"),
                          "generalist_val_accuracy": pair_accuracy(val.labels, probs, p["pair"])}

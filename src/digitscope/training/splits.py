@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .. import data as datasets
@@ -77,11 +78,15 @@ def part_weights(info: datasets.DatasetInfo, cfg: TrainConfig) -> torch.Tensor:
         raise ValueError(f"--part-weights takes numbers separated by commas, not {cfg.part_weights!r}") from None
     if len(weights) != len(parts) or min(weights) <= 0:
         raise ValueError(f"--part-weights needs {len(parts)} positive numbers, one for each of {', '.join(parts)}")
-    if cfg.classes or cfg.folds or cfg.limit_train or cfg.val_holdout:
-        raise ValueError("--part-weights does not mix with --classes, --folds, --limit-train or --val-holdout, which "
+    if cfg.folds or cfg.limit_train or cfg.val_holdout:
+        raise ValueError("--part-weights does not mix with --folds, --limit-train or --val-holdout, which "
                          "change which images the parts hold")
-    sizes = [len(datasets.load(spec)) for spec in parts]
-    return torch.cat([torch.full((n,), w) for n, w in zip(sizes, weights, strict=True)])
+    loaded = [datasets.load(spec) for spec in parts]
+    weights = torch.cat([torch.full((len(a),), w) for a, w in zip(loaded, weights, strict=True)])
+    if cfg.classes:  # the images that --classes keeps, in the same order (a pair specialist of mixed data)
+        labels = np.concatenate([a.labels for a in loaded])
+        weights = weights[torch.from_numpy(np.isin(labels, parse_classes(cfg.classes, int(labels.max()) + 1)))]
+    return weights
 
 
 def as_tensors(arrays: datasets.Arrays, limit: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
