@@ -90,10 +90,25 @@ def test_variants_command_counts_every_image_and_error(tiny_dataset, tmp_path):
     assert "--limit 300" in text and all(f"(digit{d['digit']}.png)" in text for d in report["digits"])
 
 
+def test_variants_of_chosen_digits_only_keep_the_splits_numbering(tiny_dataset, tmp_path):
+    result = runner.invoke(app, ["variants", "--data", "tiny:train", "--limit", "300", "--clusters", "2",
+                                 "--digits", "1,7", "--out", str(tmp_path / "v"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    labels = data.load("tiny:train").labels[:300]
+    assert [d["digit"] for d in report["digits"]] == [1, 7]
+    for d in report["digits"]:
+        assert sum(c["size"] for c in d["clusters"]) == (labels == d["digit"]).sum()
+        assert all(labels[i] == d["digit"] for c in d["clusters"] for i in c["exemplars"])
+    assert sorted(p.name for p in (tmp_path / "v").glob("*.png")) == ["digit1.png", "digit7.png"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--data", "tiny:train", "--clusters", "0"], "--clusters must be at least 1"),
     (["--data", "tiny:train", "--limit", "0"], "--limit must be at least 1"),
     (["--data", "imagenet:train"], "unknown dataset"),
+    (["--data", "tiny:train", "--digits", "1,seven"], "--digits takes digits separated by commas"),
+    (["--data", "tiny:train", "--digits", "1,12"], "--digits takes digits 0-9"),
 ])
 def test_wrong_options_say_what_is_wrong(args, message, tiny_dataset, tmp_path):
     result = runner.invoke(app, ["variants", *args, "--out", str(tmp_path / "out")])

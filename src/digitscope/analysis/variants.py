@@ -38,7 +38,8 @@ def cluster_variants(embeddings: np.ndarray, labels: np.ndarray, predictions: np
                      seed: int = 0, per_cluster: int = 8) -> list[Cluster]:
     """Cluster each label's embeddings into (at most) ``k`` clusters, largest first within a digit.
 
-    embeddings: (N, D); labels, predictions: (N,). A digit with fewer than ``k`` images gets one cluster each.
+    embeddings: (N, D); labels, predictions: (N,), a label of -1 leaves its image out. A digit with fewer than ``k``
+    images gets one cluster each.
     """
     from sklearn.cluster import KMeans
 
@@ -49,7 +50,7 @@ def cluster_variants(embeddings: np.ndarray, labels: np.ndarray, predictions: np
     if not len(embeddings) == len(labels) == len(predictions):
         raise ValueError(f"{len(embeddings)} embeddings, {len(labels)} labels, {len(predictions)} predictions")
     clusters = []
-    for digit in np.unique(labels):
+    for digit in np.unique(labels[labels >= 0]):  # -1: an image left out
         members = np.flatnonzero(labels == digit)
         x = embeddings[members]
         # n_init=3 rather than sklearn's 10: the clusters are for looking at, and 55k images must cluster in seconds.
@@ -71,7 +72,7 @@ def head_variants(variant_logits: np.ndarray, labels: np.ndarray, predictions: n
     its digit's probability; groups largest first within a digit, as with clusters."""
     variant_logits, labels, predictions = np.asarray(variant_logits), np.asarray(labels), np.asarray(predictions)
     clusters = []
-    for digit in np.unique(labels):
+    for digit in np.unique(labels[labels >= 0]):  # -1: an image left out
         members = np.flatnonzero(labels == digit)
         own = variant_logits[members, digit, :]  # (M, K) the variants of the image's own digit
         share = np.exp(own - own.max(axis=1, keepdims=True))
@@ -93,10 +94,13 @@ def _check_options(k: int, per_cluster: int) -> None:
 
 
 def embed_and_predict(clf, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The embeddings and the model's predictions, from one pass over the images."""
+    """The embeddings and the model's predictions (its likeliest digit), from one pass over the images when the
+    digit network is the whole model."""
     import torch
 
     embeddings = clf.embed(images)
+    if clf.digit_network is not clf.model:  # a gate's or a bundle's answer is more than its digit network's
+        return embeddings, clf.best_digit(clf.predict_proba(images))
     # embed() has checked that the digit network ends in this Linear layer: applying it to the embeddings gives
     # its own logits without running the images through the network a second time.
     with torch.no_grad():
@@ -105,17 +109,22 @@ def embed_and_predict(clf, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def variant_map(clf, spec: str, out: Path, k: int = 4, per_cluster: int = 8, limit: int | None = None,
-                seed: int = 0, model_name: str = "", command: str = "") -> dict:
+                seed: int = 0, model_name: str = "", command: str = "", digits: list[int] | None = None) -> dict:
     """Cluster each digit of a split and write ``digit<d>.png`` galleries and ``report.md`` to ``out``.
 
-    ``clf``: a DigitClassifier; ``limit``: use only the first ``limit`` images of the split.
+    ``clf``: a DigitClassifier; ``limit``: use only the first ``limit`` images of the split; ``digits``: only these
+    digits (exemplar numbers still index the split).
     """
     if limit is not None and limit < 1:
         raise ValueError(f"--limit must be at least 1, got {limit}")
+    if digits is not None and not all(0 <= d <= 9 for d in digits):
+        raise ValueError(f"--digits takes digits 0-9, got {','.join(map(str, digits))}")
     arrays = data.load(spec)
     images, labels = arrays.images[:limit], arrays.labels[:limit]
-    if len(labels) == 0:
-        raise ValueError(f"{spec} is empty: no images to cluster")
+    if digits is not None:  # the others' labels become -1: no cluster is made of them
+        labels = np.where(np.isin(labels, digits), labels, -1)
+    if not (labels >= 0).any():
+        raise ValueError(f"{spec} has no images{' of those digits' if digits is not None else ''} to cluster")
     _check_options(k, per_cluster)  # before the embeddings, which take a while
     embeddings, predictions = embed_and_predict(clf, images)
     head = clf.digit_network[-1]

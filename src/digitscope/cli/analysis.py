@@ -81,13 +81,19 @@ def variants(ctx: typer.Context,
              per_cluster: int = typer.Option(8, "--per-cluster", help="exemplars shown per cluster"),
              limit: int | None = typer.Option(None, "--limit", help="use only the first N images (speed)"),
              seed: int = typer.Option(0, "--seed", help="k-means seed"),
+             digits: str | None = typer.Option(None, "--digits", help="only these digits, e.g. 1,4,7,9"),
              out: Path = typer.Option(..., "--out", help="folder for digit<d>.png galleries and report.md"),
              as_json: bool = JSON) -> None:
     """Each digit's writing variants: clusters of the model's embeddings, their exemplars and error rates."""
     from ..analysis.variants import variant_map
     from ..inference.classifier import load
 
-    result = variant_map(load(model), data_spec, out, clusters, per_cluster, limit, seed, model, command_line(ctx))
+    try:
+        chosen = None if digits is None else [int(d) for d in digits.split(",")]
+    except ValueError:
+        raise ValueError(f"--digits takes digits separated by commas, e.g. 1,4,7,9, not {digits!r}") from None
+    result = variant_map(load(model), data_spec, out, clusters, per_cluster, limit, seed, model, command_line(ctx),
+                         chosen)
 
     def render(r):
         table = Table("digit", "cluster", "size", "error rate", title=f"variants of {data_spec} ({r['n']} images)")
