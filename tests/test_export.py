@@ -159,21 +159,22 @@ def drawn_dataset(n: int, seed: int):
     return data.Arrays(images, np.array([int(shapes[k]) for k in labels], np.int64))
 
 
-def test_int8_export_is_calibrated_on_training_digits_and_checked_against_pytorch(data_home, tmp_path):
+def test_int8_export_is_calibrated_on_training_digits_and_checked_against_pytorch(data_home, ten_class_model,
+                                                                                    tmp_path):
     from digitscope import data
 
     data.register(data.DatasetInfo(name="drawn", description="drawn digits for tests", splits=("train",),
                                    fetch=lambda: {"train": drawn_dataset(1300, 0)}))
     out = tmp_path / "int8.onnx"
-    result = CliRunner().invoke(app, ["export", "--quantize", "int8", "--calibration", "drawn:train", "--out",
-                                      str(out), "--json"])
+    # The digit network alone: drawn stick figures sit near the gate's line between a digit and "not a digit", where
+    # int8 rounding may well flip an answer and the export rightly refuses.
+    result = CliRunner().invoke(app, ["export", "--model", str(ten_class_model), "--quantize", "int8",
+                                      "--calibration", "drawn:train", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["calibration"] == "drawn:train[:1000]" and report["agreement_with_pytorch"] >= 0.995
-    default = digitscope.load("default", backend="torch").model
-    float32_bytes, generalist_bytes = len(export_onnx(default)), len(export_onnx(default.generalist))
-    # int8 weights, a quarter of float32's, for the generalist; its specialists, which run on a few digits, stay float32
-    assert report["bytes"] < float32_bytes - 0.6 * generalist_bytes
+    float32_bytes = len(export_onnx(digitscope.load(ten_class_model, backend="torch").model))
+    assert report["bytes"] < 0.4 * float32_bytes  # int8 weights: about a quarter of the float32 graph
     ops = {node.op_type for node in onnx.load(str(out)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])

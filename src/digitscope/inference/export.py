@@ -124,13 +124,14 @@ def quantize_int8(onnx_bytes: bytes, calibration: np.ndarray) -> bytes:
         plain, prepared, quantized = (Path(tmp) / name for name in ("plain.onnx", "prepared.onnx", "int8.onnx"))
         plain.write_bytes(onnx_bytes)
         quant_pre_process(str(plain), str(prepared), skip_symbolic_shape=True)
-        # Only the layers that carry the arithmetic are quantized. A specialist bundle's specialists stay in float32:
-        # they run on the few digits routed to them, which few or no calibration digits reach, and its routing
-        # (data-dependent gathers and scatters) crashed onnxruntime once quantized.
+        # A specialist bundle's specialists stay in float32 (they run on the few digits routed to them, which few or
+        # no calibration digits reach), and of the rest only the convolutions and products: its routing's gathers
+        # and scatters, quantized, crashed onnxruntime. Any other graph quantizes whatever onnxruntime can.
         routed_only = [node.name for node in onnx.load(str(prepared)).graph.node if "/specialists." in node.name]
+        arithmetic = {"op_types_to_quantize": ["Conv", "Gemm", "MatMul"]} if routed_only else {}
         quantize_static(str(prepared), str(quantized), Digits(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=["Conv", "Gemm", "MatMul"], nodes_to_exclude=routed_only)
+                        nodes_to_exclude=routed_only, **arithmetic)
         return quantized.read_bytes()
 
 
