@@ -58,6 +58,22 @@ def test_a_mis_cut_fragment_is_not_a_digit_a_scribble_is_refused_and_a_digit_is_
     assert not digit["rejected"] and digit["confidence"] > 0.99
 
 
+def test_a_european_1_is_read_as_1_and_a_crossed_7_as_7(tmp_path):
+    # The 1 with a long up-stroke that an MNIST-only model answers with doubt (its own reject rule refused this one),
+    # and the 7 with a bar across its stem, both drawn as a pen would on a 280 x 280 pad.
+    shapes = {"1": [[(60, 140), (165, 35), (150, 250)]],
+              "7": [[(70, 50), (205, 50), (125, 250)], [(105, 150), (195, 150)]]}
+    for digit, strokes in shapes.items():
+        pad = Image.new("L", (280, 280), 255)
+        for stroke in strokes:
+            ImageDraw.Draw(pad).line(stroke, fill=0, width=18, joint="curve")
+        pad.save(tmp_path / f"{digit}.png")
+    result = run("predict", tmp_path / "1.png", tmp_path / "7.png", "--json")
+    assert result.exit_code == 0, result.output
+    one, seven = (json.loads(line) for line in result.stdout.splitlines())
+    assert (one["digit"], seven["digit"]) == (1, 7) and not one["rejected"] and not seven["rejected"], (one, seven)
+
+
 def test_a_corrupt_file_is_reported_and_the_rest_are_answered(tmp_path):
     corrupt = tmp_path / "scan-0042.png"
     corrupt.write_bytes(EXAMPLES[0].read_bytes()[:300])  # truncated
