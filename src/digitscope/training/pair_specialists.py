@@ -42,8 +42,7 @@ def specialist_config(generalist: str | Path, preset: str = "flagship", scratch:
         raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(sorted(PRESETS))}")
     card = load(generalist).card
     # A model put together from trained parts (a gate) has no training config: its card's data says what it read.
-    config = card.config or {"data": card.data.get("name", "mnist"),
-                             **{k: card.data[k] for k in ("part_weights",) if k in card.data}}
+    config = card.config or {"data": card.data.get("name", "mnist"), "part_weights": card.data.get("part_weights", "")}
     # The generalist's data as it drew it: a specialist of a mixed set (mnist-cvl) sees its parts as often.
     where = {k: config[k] for k in ("data", "train_split", "val_split", "val_holdout", "part_weights") if k in config}
     recipe = TrainConfig(**{**PRESETS[preset], **where, **{k: v for k, v in overrides.items() if v is not None}})
