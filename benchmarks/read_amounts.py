@@ -49,6 +49,9 @@ def main() -> None:
     p.add_argument("--part", choices=("fit", "choose"), default=None,
                    help="with --split train: only the amounts of this part of train (reading.orand_candidates: a model "
                         "fine-tuned on the fit part is chosen on the choose part)")
+    p.add_argument("--line-model", default=None,
+                   help="a line reader beside the classifier (e.g. amounts, runs/lines/model)")
+    p.add_argument("--max-risk", type=float, default=None, help="the number's reject rule at this risk")
     p.add_argument("--n", type=int, default=None, help="the first N amounts of the side only")
     p.add_argument("--path", default=None, help="the ORAND-CAR-A copy (default: ../shared/data/orand-car-a)")
     p.add_argument("--failures", type=Path, default=None, help="write wrong or refused amounts here as PNGs")
@@ -68,9 +71,10 @@ def main() -> None:
             path = args.failures / f"{orand.amount_id(amounts.names[k])}.png"
             draw(amounts.images[k], amounts.boxes[k], reading, path, amounts.texts[k])
 
-    r = score_amounts(Reader(digitscope.load(args.model)), amounts.images, amounts.texts, amounts.boxes, on_wrong)
+    reader = Reader(digitscope.load(args.model), max_risk=args.max_risk, line_model=args.line_model)
+    r = score_amounts(reader, amounts.images, amounts.texts, amounts.boxes, on_wrong)
     part = f" ({args.part} part)" if args.part else ""
-    print(f"ORAND-CAR-A {args.split}{part}, {r['n']} amounts, model {args.model}")
+    print(f"ORAND-CAR-A {args.split}{part}, {r['n']} amounts, model {args.model}, line reader {args.line_model}")
     print(f"exact {r['exact']:.1%}  refused {r['refused']:.1%}  exact among answered {r['exact_answered']:.1%} "
           f"({round(r['exact_answered'] * r['answered'])}/{r['answered']})  box IoU {r['box_iou']:.3f} "
           f"({r['boxes_matched']:.1%} of true boxes matched)  {r['amounts_per_second']:.1f} amounts/s "

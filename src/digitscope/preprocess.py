@@ -1,4 +1,5 @@
-"""Turn any image of one digit into an MNIST-style 28x28 digit: the one preprocessing path.
+"""Turn any image of one digit into an MNIST-style 28x28 digit: the one preprocessing path (and a whole line of
+digits into the fixed size a line reader takes: ``ink_to_line``).
 
 MNIST was made by scaling each digit so its bounding box fits 20x20 (aspect ratio kept, anti-aliased),
 then pasting it into a 28x28 field so its centre of mass sits at the centre, white ink on black.
@@ -16,6 +17,7 @@ from PIL import Image
 from scipy import ndimage
 
 SIZE = 28  # the MNIST field
+LINE_SIZE = (32, 160)  # (H, W) of a whole line for a line reader (``models.linenet``): an amount letterboxed in it
 BOX = 20  # the longest side of the digit inside it
 # ITU-R 601 luma, what Pillow's convert("L") uses, so arrays and files give the same grey.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -165,3 +167,25 @@ def is_blank(images: np.ndarray) -> np.bool_ | np.ndarray:
     """True when a 28x28 MNIST-style digit holds too little ink to be read as anything; for a batch
     (N, 28, 28), one answer per digit."""
     return np.asarray(images).sum(axis=(-2, -1), dtype=np.float64) < MIN_INK_MASS
+
+
+def letterbox(ink: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Scale an (H, W) ink map to fit ``size`` (aspect ratio kept), centred on black; boxes (L, 4) follow.
+
+    Returns the (size) uint8 image and the boxes in its pixels."""
+    h, w = ink.shape
+    out_h, out_w = size
+    scale = min(out_h / h, out_w / w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = np.asarray(Image.fromarray(ink.astype(np.float32)).resize((new_w, new_h), Image.BILINEAR))
+    top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+    canvas = np.zeros(size, np.uint8)
+    canvas[top:top + new_h, left:left + new_w] = np.clip(np.round(resized), 0, 255).astype(np.uint8)
+    placed = np.asarray(boxes, np.float64) * [new_w / w, new_h / h, new_w / w, new_h / h] + [left, top, left, top]
+    return canvas, placed
+
+
+def ink_to_line(ink: np.ndarray) -> np.ndarray:
+    """An (H, W) ink map of a whole line (bright ink on black, as ``ink_map`` makes it) letterboxed into
+    LINE_SIZE, uint8."""
+    return letterbox(np.asarray(ink, np.float32), np.zeros((0, 4)), LINE_SIZE)[0]

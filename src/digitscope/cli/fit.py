@@ -50,17 +50,30 @@ def number_risk(ctx: typer.Context,
                 strings: int = typer.Option(3000, "--strings", min=1, help="strings of mnist:val digits of each "
                                                                            "kind to fit on"),
                 seed: int = typer.Option(100, "--seed", help="the strings' seed (the four kinds take seed..seed+3)"),
+                line_model: str | None = typer.Option(None, "--line-model", help="fit the rule of MODEL read with this "
+                                                      "line reader instead, on real amounts, and store it in the "
+                                                      "line reader's card (--out: its new folder)"),
+                default_risk: float = typer.Option(0.02, "--default-risk", min=0.0, max=0.999,
+                                                   help="with --line-model: the risk the Reader applies when asked "
+                                                        "for none"),
                 out: Path | None = OUT_DIR, as_json: bool = JSON) -> None:
     """Fit the Reader's reject rule for whole numbers (`read --max-risk`) and store it in the model's card."""
     from ..inference.classifier import load
-    from ..reading.fitting import fit_number_risk
+    from ..reading.fitting import fit_line_risk, fit_number_risk
+    from ..reading.line_model import load_line_model
     from ..store.bundled import writable_stem
     from ..store.saved import card_path, write_card
 
-    target = writable_stem(model, out)
     classifier = load(model)
-    rule = {**fit_number_risk(classifier, strings, seed), "command": command_line(ctx)}
-    write_card(target, replace(classifier.card, reading={**classifier.card.reading, "number_reject": rule}))
+    if line_model is None:
+        target, card = writable_stem(model, out), classifier.card
+        rule = fit_number_risk(classifier, strings, seed)
+    else:
+        target = writable_stem(line_model, out)
+        network, card = load_line_model(line_model)
+        rule = {"classifier": model, **fit_line_risk(classifier, network, default_risk, strings, seed)}
+    rule["command"] = command_line(ctx)
+    write_card(target, replace(card, reading={**card.reading, "number_reject": rule}))
     emit({"model": str(target), "number_reject": rule}, as_json, lambda r: console.print(
         f"number reject rule fitted on {rule['fitted_on']} ({rule['readings']} readings, {len(rule['curve'])} "
         f"points) saved in {card_path(target)}"))

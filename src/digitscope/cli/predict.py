@@ -69,6 +69,9 @@ def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPE
 
 
 ENGINES = ("local", "ray")
+LINE_MODEL = typer.Option(None, "--line-model", help="a line reader that reads the whole line as well (e.g. "
+                                                      "amounts, for cheque amounts): the text both readers find "
+                                                      "likeliest wins, and its own reject rule decides")
 
 
 @reports_errors(FileExistsError, ImportError)
@@ -82,6 +85,7 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
                                                help="refuse numbers by the number's own reject rule, answering "
                                                     "as many as keeps this share of them wrong (e.g. 0.01); "
                                                     "default: refuse a number when one of its digits is unsure"),
+         line_model: str | None = LINE_MODEL,
          out: Path | None = typer.Option(None, "--out", help="batch job: append one JSON line per image to this "
                                                              "file as it goes, with progress on stderr"),
          workers: int | None = typer.Option(None, "--workers", min=0, help="with --out: decoding processes "
@@ -99,14 +103,14 @@ def read(images: list[str] = typer.Argument(..., help="image files: PNG, JPEG, B
     from ..reading.batch import read_batch
 
     if out is not None:
-        _read_to_file(images, out, model, expect_length, charset, max_risk, workers, batch_size, resume, engine,
-                      as_json)
+        _read_to_file(images, out, model, expect_length, charset, max_risk, line_model, workers, batch_size, resume,
+                      engine, as_json)
         return
     if engine != "local" or resume or workers is not None:
         fail("--engine, --workers and --resume belong to batch jobs: add --out results.jsonl")
     if any(Path(i).is_dir() for i in images):
         fail("a directory is read as a batch job: add --out results.jsonl")
-    reader = Reader(load(model), max_risk=max_risk)
+    reader = Reader(load(model), max_risk=max_risk, line_model=line_model)
     emit_per_file(read_batch(reader, images, expect_length=expect_length, charset=charset), as_json,
                   _describe_reading)
 
@@ -123,8 +127,8 @@ def _describe_reading(r: dict) -> str:
 
 
 def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int | None, charset: str | None,
-                  max_risk: float | None, workers: int | None, batch_size: int, resume: bool, engine: str,
-                  as_json: bool) -> None:
+                  max_risk: float | None, line_model: str | None, workers: int | None, batch_size: int,
+                  resume: bool, engine: str, as_json: bool) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from ..inference.classifier import load
@@ -148,9 +152,11 @@ def _read_to_file(sources: list[str], out: Path, model: str, expect_length: int 
         options = {"batch_size": batch_size, "resume": resume, "expect_length": expect_length, "charset": charset,
                    "on_batch": on_batch}
         if engine == "ray":
-            summary = read_to_jsonl_ray(sources, out, model, concurrency=workers, max_risk=max_risk, **options)
+            summary = read_to_jsonl_ray(sources, out, model, concurrency=workers, max_risk=max_risk,
+                                        line_model=line_model, **options)
         else:
-            summary = read_to_jsonl(sources, out, Reader(load(model), max_risk=max_risk), workers=workers, **options)
+            reader = Reader(load(model), max_risk=max_risk, line_model=line_model)
+            summary = read_to_jsonl(sources, out, reader, workers=workers, **options)
     emit(summary, as_json, lambda s: err_console.print(
         f"{s['read']} images read into {s['out']} ({s['errors']} errors, {s['skipped']} already there) "
         f"in {s['seconds']:.1f} s: [bold]{s['images_per_s']} images/s[/bold]"))

@@ -36,9 +36,12 @@ def random_affine_grid(n: int, size: tuple[int, int], cfg: AugmentConfig, device
     cos, sin, tan = torch.cos(angle), torch.sin(angle), torch.tan(shear)
     theta = torch.zeros(n, 2, 3, device=device)
     # grid_sample maps output -> input coordinates, so the inverse zoom makes digits bigger when zoom > 1.
+    # The warp is drawn in pixels; the grid's coordinates run -1..1 along each side, so on an image wider than it
+    # is high (a line of digits) the cross terms scale by the aspect ratio: a 5-degree shear stays 5 degrees.
+    aspect = size[0] / size[1]  # H / W
     theta[:, 0, 0] = cos / zoom
-    theta[:, 0, 1] = (-sin + tan * cos) / zoom
-    theta[:, 1, 0] = sin / zoom
+    theta[:, 0, 1] = (-sin + tan * cos) / zoom * aspect
+    theta[:, 1, 0] = sin / zoom / aspect
     theta[:, 1, 1] = (cos + tan * sin) / zoom
     theta[:, :, 2] = _uniform(2 * n, 2 * cfg.shift, device).view(n, 2)  # [-1, 1] spans the image
     return F.affine_grid(theta, [n, 1, *size], align_corners=False)

@@ -243,6 +243,68 @@ def freeform_strings(images: np.ndarray, labels: np.ndarray, n: int, seed: int =
 
 
 # ---------------------------------------------------------------------------------------------------
+# (b') written amounts: free-form strings with what real amounts carry besides digits
+
+
+def _add_marks(canvas: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A white-on-black string canvas with, at random, thousands separators between its digit groups, an
+    underline and leading or trailing dashes (single or an "="), drawn with a pen of the digits' width. The
+    canvas grows where a mark needs room (below for an underline, at the side for a dash); returns it and the
+    digits' boxes in it."""
+    h, w = canvas.shape
+    digit_h = int(np.median(boxes[:, 3] - boxes[:, 1]))
+    pen = max(2, round(digit_h * rng.uniform(0.07, 0.14)))
+    base = int(np.median(boxes[:, 3]))
+    out = canvas.copy()
+    if len(boxes) >= 4 and rng.random() < 0.5:  # "1.990", "25,000": a dot or comma every three digits from the right
+        for k in range(len(boxes) - 3, 0, -3):
+            x = (boxes[k - 1, 2] + boxes[k, 0]) // 2 + int(rng.integers(-2, 3))
+            r = max(1, round(pen * rng.uniform(0.6, 1.2)))
+            y = base - int(rng.integers(0, max(1, digit_h // 6)))
+            tail = 2 * r if rng.random() < 0.4 else 0  # a comma hangs below the line
+            out[max(0, y - r):min(h, y + r + tail), max(0, x - r):min(w, x + r)] = 255
+    if rng.random() < 0.3:  # an underline, slightly sloped, from near the first digit to near the last
+        out = np.concatenate([out, np.zeros((3 * pen, w), np.uint8)])
+        x0 = int(rng.integers(0, max(1, boxes[0, 0]) + 1))
+        x1 = w - int(rng.integers(0, max(1, w - boxes[-1, 2]) + 1))
+        ys = h + np.round(np.linspace(0, rng.uniform(-3, 3), max(0, x1 - x0))).astype(int)
+        for x, y in zip(range(x0, x1), np.clip(ys, 0, len(out) - pen), strict=True):
+            out[y:y + pen, x] = 255
+    middle = int(np.median((boxes[:, 1] + boxes[:, 3]) // 2))
+    for leading in (True, False):
+        if rng.random() < 0.15:  # "-1990", "1990=": nothing may be written before or after the number
+            length = round(digit_h * rng.uniform(0.4, 1.0))
+            strokes = 2 if rng.random() < 0.3 else 1
+            pad = np.zeros((len(out), length + 4), np.uint8)
+            y = middle + int(rng.integers(-digit_h // 6, digit_h // 6 + 1))
+            for i in range(strokes):
+                row = y + (2 * i - (strokes - 1)) * 2 * pen
+                pad[max(0, row):max(0, row + pen), 1:1 + length] = 255
+            out = np.concatenate([pad, out] if leading else [out, pad], axis=1)
+            if leading:
+                boxes = boxes + np.array([pad.shape[1], 0, pad.shape[1], 0])
+    return out, boxes
+
+
+def amount_strings(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0, min_len: int = 1,
+                   max_len: int = 8, style: Handwriting = Handwriting()) -> DigitStrings:
+    """n written amounts of min_len..max_len digits, dark ink on white paper: free-form strings with thousands
+    separators, underlines and leading or trailing dashes drawn at random (``_add_marks``). Drawn 2,000 at a time,
+    so that the warped digits of one draw stay small in memory."""
+    rng = np.random.default_rng(seed)
+    pages, texts, boxes, sources = [], [], [], []
+    for first in range(0, n, 2000):
+        canvases, t, b, src = _render_strings(images, labels, min(2000, n - first), rng, min_len, max_len, style)
+        for canvas, digit_boxes in zip(canvases, b, strict=True):
+            marked, moved = _add_marks(canvas, digit_boxes, rng)
+            pages.append(255 - marked)
+            boxes.append(moved)
+        texts += t
+        sources += src
+    return DigitStrings(pages, texts, boxes, sources)
+
+
+# ---------------------------------------------------------------------------------------------------
 # (c) house-number-like colour scenes
 
 

@@ -4,8 +4,10 @@ the exact files whose code makes them, so that editing anything else (batch read
 from __future__ import annotations
 
 from ..data import MNIST_TERMS, DatasetInfo, register
+from ..data.cvl import TERMS as CVL_TERMS
 from ..data.orand import TERMS as ORAND_TERMS
-from . import candidates, orand_candidates, sequence_sets
+from ..data.qmnist import TERMS as QMNIST_TERMS
+from . import candidates, line_sets, orand_candidates, sequence_sets
 
 # What cuts a string into candidates and labels them: the generator of the strings, the segmentation, the one
 # preprocessing path, the box overlap.
@@ -43,4 +45,17 @@ register(DatasetInfo(
     splits=orand_candidates.SPLITS, fetch=orand_candidates.fetch, fetch_split=orand_candidates.candidates_split,
     made_by=(*CANDIDATE_CODE, "data/orand.py", "reading/orand_candidates.py"),
     terms=f"{ORAND_TERMS}; {MNIST_TERMS}",
+))
+register(DatasetInfo(
+    name="amount-lines",
+    description="whole amounts for the line reader, through the Reader's page ink into 32x160: train = 60k "
+                "written amounts of cvl:train and mnist-writers:train digits (separators, underlines, dashes) + the "
+                "ORAND-CAR-A train amounts of orand-candidates' fit side / val = its choose side + 2k amounts of "
+                "cvl:valid and mnist-writers:val digits",
+    splits=(*line_sets.PARTS, *line_sets.SPLITS), fetch=line_sets.fetch, fetch_split=line_sets.lines_split,
+    made_by=("preprocess.py", "data/synthetic.py", "data/orand.py", "models/linenet.py", "reading/scene.py",
+             "reading/paper.py", "reading/segment.py", "reading/line_model.py", "reading/line_sets.py",
+             "reading/orand_candidates.py"),
+    parts=line_sets.PARTS,
+    terms=f"{ORAND_TERMS}; {MNIST_TERMS}; {QMNIST_TERMS}; {CVL_TERMS}",
 ))

@@ -66,7 +66,7 @@ def fit_rule(reader, sets: dict) -> dict:
     the points some max_risk would choose, as (threshold, coverage, risk). Readings the Reader refuses whatever
     their confidence (a digit's worth of ink left unread, "not a digit" more probable than the digit) count as
     never answered."""
-    everything = Reader(reader.classifier, reader.prior, config=reader.config)
+    everything = Reader(reader.classifier, reader.prior, config=reader.config, line_model=reader.line_model)
     everything.number_threshold = 0.0  # refuses only what no threshold would answer
     scores, right = [], []
     for strings in sets.values():
@@ -95,4 +95,24 @@ def fit_number_risk(classifier, strings: int = 3000, seed: int = 100) -> dict:
     sets = synthetic.reading_sets(val.images, val.labels, strings, seed)
     rule = fit_rule(Reader(classifier), sets)
     rule["fitted_on"] = f"strings of mnist:val digits, {strings} of each kind, seeds {seed}..{seed + 3}"
+    return rule
+
+
+def fit_line_risk(classifier, line_model, default_risk: float, amounts: int = 1000, seed: int = 100) -> dict:
+    """The number reject rule of a classifier and a line reader together (``Reader(line_model=...)``), ready for the
+    line reader's card: fitted on real amounts, ORAND-CAR-A's ``choose`` side (never trained on), and on ``amounts``
+    written amounts of digits by writers no training split has (``cvl:valid``, ``mnist-writers:val``; seed
+    ``seed``, apart from amount-lines' own ``strings-val``). ``default_risk``: the risk the Reader applies when
+    asked for none."""
+    from .line_sets import digits_of_writers, orand_amounts
+
+    if not 0 <= default_risk < 1:
+        raise ValueError(f"the default risk must be in [0, 1), not {default_risk}")
+    new_writers = digits_of_writers("cvl:valid", "mnist-writers:val")
+    sets = {"orand-car-a choose": orand_amounts("choose"),
+            "amounts of new writers": synthetic.amount_strings(*new_writers, amounts, seed)}
+    rule = fit_rule(Reader(classifier, line_model=line_model), sets)
+    rule.update(classifier_arch=classifier.card.arch, default_risk=default_risk,
+                fitted_on=f"ORAND-CAR-A's choose side and {amounts} amounts of cvl:valid and mnist-writers:val "
+                          f"digits (seed {seed})")
     return rule

@@ -20,9 +20,15 @@ def best_path(num_atoms: int, starts: np.ndarray, ends: np.ndarray, scores: np.n
     starts, ends (E,) int: node indices with start < end; scores (E,) float log-probabilities (-inf: not
     allowed); is_digit (E,) bool: whether the edge reads a digit (counted towards ``length``) or nothing.
     With ``length`` the path must read exactly that many digits. None when no path exists.
+
+    Scores may also be (E, length): column k is the edge's score as the (k+1)-th digit read, so that a path can
+    be made to read one given text (each edge scored as that text's k-th digit); a nothing-edge's row holds one
+    score throughout.
     """
     starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
     scores, is_digit = np.asarray(scores, np.float64), np.asarray(is_digit, bool)
+    if scores.ndim == 2 and (length is None or scores.shape[1] != length):
+        raise ValueError("scores per digit position (E, length) need the length they are for")
     if not (len(starts) == len(ends) == len(scores) == len(is_digit)):
         raise ValueError("starts, ends, scores and is_digit must have one entry per edge")
     if len(starts) and not ((starts >= 0) & (starts < ends) & (ends <= num_atoms)).all():
@@ -38,7 +44,8 @@ def best_path(num_atoms: int, starts: np.ndarray, ends: np.ndarray, scores: np.n
     # Edges sorted by their end node: when an edge is relaxed, every path into its start is final.
     for e in np.argsort(ends, kind="stable"):
         step = int(is_digit[e])
-        candidate = best[starts[e], :max_digits + 1 - step] + scores[e]  # (k,) arriving with k + step digits
+        score = scores[e] if scores.ndim == 1 else scores[e, :max_digits] if step else scores[e, 0]
+        candidate = best[starts[e], :max_digits + 1 - step] + score  # (k,) arriving with k + step digits
         target = best[ends[e], step:]
         better = candidate > target
         target[better] = candidate[better]

@@ -37,11 +37,11 @@ class ReadBatches:
     """A Ray Data worker: loads the model once, then reads batch after batch of {"path", "bytes"} rows."""
 
     def __init__(self, model: str, expect_length: int | None, charset: str | None, done: set[str],
-                 max_risk: float | None = None):
+                 max_risk: float | None = None, line_model: str | None = None):
         from ..inference.classifier import load
         from .reader import Reader
 
-        self.reader = Reader(load(model), max_risk=max_risk)
+        self.reader = Reader(load(model), max_risk=max_risk, line_model=line_model)
         self.expect_length, self.charset, self.done = expect_length, charset, done
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -56,7 +56,8 @@ class ReadBatches:
 def read_to_jsonl_ray(sources: Iterable[str | Path], out: str | Path, model: str = "default",
                       concurrency: int | None = None, batch_size: int = 64, resume: bool = False,
                       limit: int | None = None, expect_length: int | None = None, charset: str | None = None,
-                      on_batch: Callable[[int, int], None] | None = None, max_risk: float | None = None) -> dict:
+                      on_batch: Callable[[int, int], None] | None = None, max_risk: float | None = None,
+                      line_model: str | None = None) -> dict:
     """`batch.read_to_jsonl` on Ray Data. `sources`: directories, object-store prefixes, files or local globs;
     `model` is loaded by every worker, so a path must be reachable from each node. concurrency: worker
     actors (default: one per CPU of the cluster but one, which Ray's read tasks need). Returns the same
@@ -76,7 +77,8 @@ def read_to_jsonl_ray(sources: Iterable[str | Path], out: str | Path, model: str
     lines = dataset.map_batches(ReadBatches, batch_size=batch_size, batch_format="numpy",
                                 compute=ray.data.ActorPoolStrategy(size=concurrency),
                                 fn_constructor_kwargs={"model": model, "expect_length": expect_length,
-                                                       "charset": charset, "done": done, "max_risk": max_risk})
+                                                       "charset": charset, "done": done, "max_risk": max_risk,
+                                                       "line_model": line_model})
     started = time.perf_counter()
     totals = {"read": 0, "errors": 0}
     with open(out, "a", encoding="utf-8") as sink:

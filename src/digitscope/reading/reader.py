@@ -27,18 +27,17 @@ else the defaults).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError
 from ..labels import NOT_A_DIGIT
-from ..preprocess import MIN_INK_MASS, ink_map, ink_to_mnist
+from ..preprocess import MIN_INK_MASS, ink_to_line, ink_to_mnist
 from .marks import NONE, SEPARATORS
-from .paper import drop_texture
 from .path import best_path
-from .scene import clean_scene
+from .scene import page_ink
 from .segment import Atoms, SegmentConfig, Spans, candidate_spans, find_atoms, render_span
 
 if TYPE_CHECKING:  # imported when a Reader is made, so that fitting a prior (reading.fitting) can import the reader
@@ -71,15 +70,6 @@ def _check(image: np.ndarray, name: str) -> np.ndarray:
         raise ImageError(f"{name}: {w}x{h} pixels is too small to hold a number; "
                          f"the Reader needs at least {MIN_SIDE}x{MIN_SIDE}")
     return image
-
-
-def _working_resolution(image: np.ndarray, work_pixels: int) -> tuple[np.ndarray, int]:
-    """Shrink an image of more than `work_pixels` by a whole factor (box filter); returns the image and the factor."""
-    h, w = image.shape[:2]
-    factor = int(np.ceil(np.sqrt(h * w / work_pixels)))
-    if factor <= 1:
-        return image, 1
-    return np.asarray(Image.fromarray(image).reduce(factor)), factor
 
 
 @dataclass
@@ -129,19 +119,22 @@ class Prepared:
 
     shape: tuple[int, int]  # (H, W) of the image, for the boxes
     found: tuple[Atoms, Spans, np.ndarray, int] | None  # `candidates(...)`, without the atoms' pixel labels
+    line: np.ndarray | None = None  # the page's ink as a line reader takes it (``preprocess.ink_to_line``)
 
 
 def prepare(image: np.ndarray, name: str = "image", config: SegmentConfig = SegmentConfig()) -> Prepared:
     """Check an image and find its candidate digits as `config` cuts them (the Reader's ``config``). Raises
     ImageError like `Reader.read`."""
     image = _check(image, name)
-    found = candidates(image, config)
-    if found is not None:
-        atoms, spans, canonical, factor = found
-        # The decision needs only the atoms' boxes and ink: dropping the (H, W) label map keeps what
-        # crosses a process boundary or waits in a queue small.
-        found = (replace(atoms, labels=np.empty((0, 0), np.int32)), spans, canonical, factor)
-    return Prepared(image.shape[:2], found)
+    ink, factor = page_ink(image, config.work_pixels)
+    found = _cut(ink, config)
+    if found is None:
+        return Prepared(image.shape[:2], None)
+    atoms, spans, canonical = found
+    # The decision needs only the atoms' boxes and ink: dropping the (H, W) label map keeps what crosses a
+    # process boundary or waits in a queue small.
+    atoms = replace(atoms, labels=np.empty((0, 0), np.int32))
+    return Prepared(image.shape[:2], (atoms, spans, canonical, factor), ink_to_line(ink))
 
 
 class Reader:
@@ -152,7 +145,7 @@ class Reader:
     (``is_uncertain``) decides when a digit is too unsure to stand."""
 
     def __init__(self, classifier=None, prior: SegmentPrior | None = None, max_risk: float | None = None,
-                 config: SegmentConfig | None = None):
+                 config: SegmentConfig | None = None, line_model=None):
         if classifier is None:
             from ..inference.classifier import load
 
@@ -169,12 +162,24 @@ class Reader:
 
             prior = SegmentPrior.load()
         self.prior = prior
-        # max_risk: the number's own reject rule (``risk``) instead of its digits'; None: refuse a number when
-        # the classifier's rule refuses one of its digits.
-        self.number_threshold = None
-        if max_risk is not None:
-            from .risk import rule_of, threshold_for
+        # A line reader (a name or path, or a loaded linenet): its opinion of the whole line joins the choice of
+        # the reading (``_choose_text``) and the number's confidence.
+        self.line_card = None
+        if isinstance(line_model, (str, Path)):
+            from .line_model import load_line_model
 
+            line_model, self.line_card = load_line_model(line_model)
+        self.line_model = line_model
+        # max_risk: the number's own reject rule (``risk``) instead of its digits'; None: refuse a number when
+        # the classifier's rule refuses one of its digits. With a line reader, the rule fitted for the pair on
+        # real amounts (in the line reader's card), at the risk asked or else at the one it was fitted for.
+        from .risk import line_rule_of, rule_of, threshold_for
+
+        self.number_threshold = None
+        if self.line_card is not None and "number_reject" in self.line_card.reading:
+            rule = line_rule_of(self.line_card, classifier)
+            self.number_threshold = threshold_for(rule, rule["default_risk"] if max_risk is None else max_risk)
+        elif max_risk is not None:
             self.number_threshold = threshold_for(rule_of(classifier), max_risk)
 
     def read(self, image: np.ndarray, expect_length: int | None = None, charset: str | None = None) -> Reading:
@@ -193,13 +198,16 @@ class Reader:
             probs = self.classifier.predict_proba(np.concatenate([f[2] for f in found]))  # (sum of E, K)
             ends = np.cumsum([len(f[1]) for f in found])
             per_image = iter(np.split(probs, ends[:-1]))
+            lines = (iter(_line_log_probs(self.line_model, np.stack([p.line for p in batch if p.found is not None])))
+                     if self.line_model is not None else None)
         results = []
         for p in batch:
             if p.found is None:
                 results.append(Reading("", None, True, "not_a_digit"))
                 continue
             atoms, spans, _, factor = p.found
-            results.append(self._decide(atoms, spans, next(per_image), allowed, expect_length, p.shape, factor))
+            results.append(self._decide(atoms, spans, next(per_image), allowed, expect_length, p.shape, factor,
+                                        None if lines is None else next(lines)))
         return results
 
     def _read(self, image: np.ndarray, expect_length: int | None, charset: str | None, name: str) -> Reading:
@@ -207,7 +215,8 @@ class Reader:
         return self.read_prepared([prepare(image, name, self.config)], expect_length, charset)[0]
 
     def _decide(self, atoms: Atoms, spans: Spans, probs: np.ndarray, allowed: np.ndarray,
-                expect_length: int | None, shape: tuple[int, int], factor: int) -> Reading:
+                expect_length: int | None, shape: tuple[int, int], factor: int,
+                line: np.ndarray | None = None) -> Reading:
         """The best path through the candidates, and the answer it gives; boxes in the pixels of the image
         of size `shape` (H, W), `factor` times the working resolution."""
         with np.errstate(divide="ignore"):
@@ -241,6 +250,11 @@ class Reader:
         length_missed = path is None
         if length_missed:
             path = best_path(n, starts, ends, scores, is_digit)
+        answers = np.concatenate([best_digit, np.zeros(n, np.int64)])  # each edge's digit (skips: unused)
+        line_logp = None
+        if line is not None:
+            graph = (n, starts, ends, is_digit, np.concatenate([digit_logp, np.repeat(skip[:, None], 10, 1)]))
+            path, answers, line_logp = self._choose_text(graph, path, answers, line, allowed, expect_length)
         chosen = [e for e in path if is_digit[e]]  # edges < len(spans) are the digit readings
         skipped = [starts[e] for e in path if not is_digit[e]]  # a skip edge starts at its atom
         skipped = [a for a in skipped if not mark[a]]
@@ -249,12 +263,14 @@ class Reader:
             return Reading("", None, True, "not_a_digit")
 
         rows = probs[chosen]  # (L, K)
-        answers = best_digit[chosen]
+        answers = answers[chosen]
         confidences = rows[np.arange(len(chosen)), answers]
         # A digit stands when the classifier's reject rule accepts it and nothing else (another digit, a
         # digit outside the charset, "not a digit") is more probable.
         likeliest = rows.argmax(axis=1)  # a digit, or NOT_A_DIGIT from an 11-class model
         outranked = likeliest != answers
+        # A line reader may overrule which digit the classifier reads, not whether it is a digit at all.
+        overruled = outranked if line_logp is None else likeliest == NOT_A_DIGIT
         unsure = self.classifier.is_uncertain(rows) | outranked
         h, w = shape
         digits = []
@@ -266,10 +282,12 @@ class Reader:
         text = "".join(str(d.digit) for d in digits)
         formatted = _with_separators(atoms, spans.boxes[chosen], answers)
         confidence = float(np.prod(confidences))
+        if line_logp is not None:  # two readers' probability of the same text: their geometric mean
+            confidence = float(np.sqrt(confidence * np.exp(line_logp)))
         if self.number_threshold is None:
             doubtful = bool(unsure.any())
         else:  # the number's rule; "not a digit" or a digit outside the charset more probable still refuses
-            doubtful = confidence < self.number_threshold or bool(outranked.any())
+            doubtful = confidence < self.number_threshold or bool(overruled.any())
         rejected = doubtful or length_missed or digit_left_unread
         # No number at all, not a number with a doubtful digit: mostly doubtful readings (a row of letters), or
         # mostly readings the classifier itself calls "not a digit" (one scribble, kept whole, is one such reading).
@@ -279,13 +297,62 @@ class Reader:
         return Reading(text, round(confidence, 6), rejected, reason, digits, formatted)
 
 
+    @staticmethod
+    def _choose_text(graph: tuple, path: list[int], answers: np.ndarray, line: np.ndarray, allowed: np.ndarray,
+                     expect_length: int | None) -> tuple[list[int], np.ndarray, float]:
+        """With a line reader: the segmentation's best reading and the line reader's own each get the cut graph's
+        best path that reads exactly that text, and the text whose path's log-probability plus the line reader's
+        log-probability of it is higher wins (two readers' independent evidence, multiplied). A text no path can
+        read (more digits than pieces of ink) loses; if both do, the segmentation's path stands.
+        graph: (atoms, starts, ends, is_digit, (edges, 10) log-probability of each edge as each digit, a skip's
+        own score in every column). Returns the path, each edge's digit and the line reader's log-probability of
+        the text read."""
+        n, starts, ends, is_digit, edge_logp = graph
+        from .line_model import greedy_texts, text_log_probs
+
+        # A digit outside the charset: all but impossible (not -inf, which the CTC sums would turn into NaN).
+        line = np.where(np.append(allowed, True)[None, :], line, -1e4)
+        segmented = "".join(str(d) for d in answers[path][is_digit[path]])
+        texts = {segmented, greedy_texts(line[None])[0]}
+        texts = sorted(t for t in texts if t and (expect_length is None or len(t) == expect_length))
+        line_scores = dict(zip(texts, text_log_probs(line, texts), strict=True))
+        if segmented not in line_scores:
+            line_scores[segmented] = float(text_log_probs(line, [segmented])[0])
+        best, best_score = (path, answers, line_scores[segmented]), -np.inf
+        for text in texts:
+            line_score = line_scores[text]
+            digits = np.array([int(c) for c in text])
+            found = best_path(n, starts, ends, edge_logp[:, digits], is_digit, len(text))
+            if found is None:
+                continue
+            columns = np.cumsum(is_digit[found]) - 1  # the position of each digit edge in the text
+            score = line_score + sum(edge_logp[e, digits[k]] if is_digit[e] else edge_logp[e, 0]
+                                     for e, k in zip(found, columns, strict=True))
+            if score > best_score:
+                edge_digits = answers.copy()
+                edge_digits[[e for e in found if is_digit[e]]] = digits
+                best, best_score = (found, edge_digits, line_score), score
+        return best
+
+
+def _line_log_probs(model, lines: np.ndarray) -> np.ndarray:
+    from .line_model import line_log_probs  # torch: imported only by a Reader that has a line reader
+
+    return line_log_probs(model, lines)
+
+
 def candidates(image: np.ndarray, config: SegmentConfig = SegmentConfig()
                ) -> tuple[Atoms, Spans, np.ndarray, int] | None:
     """The candidate digits of a checked image as `config` cuts them: its atoms, the spans of atoms that could be
     digits, each span as an MNIST-style digit (E, 28, 28) uint8, and the factor from the working resolution to
     the image's pixels. None when the image holds no ink."""
-    image, factor = _working_resolution(image, config.work_pixels)
-    ink = drop_texture(ink_map(clean_scene(image)))
+    ink, factor = page_ink(image, config.work_pixels)
+    found = _cut(ink, config)
+    return None if found is None else (*found, factor)
+
+
+def _cut(ink: np.ndarray, config: SegmentConfig) -> tuple[Atoms, Spans, np.ndarray] | None:
+    """`candidates` of a page's ink map."""
     if float(ink.sum()) < MIN_INK_MASS:
         return None
     atoms = find_atoms(ink, config)
@@ -294,7 +361,7 @@ def candidates(image: np.ndarray, config: SegmentConfig = SegmentConfig()
         return None
     canonical = np.stack([ink_to_mnist(render_span(ink, atoms, span, box))
                           for span, box in zip(spans.index, spans.boxes, strict=True)])
-    return atoms, spans, canonical, factor
+    return atoms, spans, canonical
 
 
 def _with_separators(atoms: Atoms, boxes: np.ndarray, answers: np.ndarray) -> str:

@@ -13,6 +13,12 @@ from seed 100 on: apart from the validation strings read.py reports on) and stor
 (``reading.number_reject``). The confidence is that of the card's calibration, so calibrating the model again
 asks for the rule to be fitted again; the curve is also that of the Reader's segmentation when it was fitted, so
 fit it again after changing that (as the segmentation prior, ``prior``).
+
+With a line reader (``Reader(line_model=...)``) the number's confidence is another quantity (the geometric mean of
+the two readers' probabilities of the text), so its rule is fitted for the pair, on real amounts, and kept in the
+line reader's card with the risk it was fitted for, which the Reader then applies by default:
+
+    digitscope fit number-risk --model reading --line-model amounts --default-risk 0.02 --out DIR
 """
 
 from __future__ import annotations
@@ -37,6 +43,20 @@ def rule_of(classifier) -> dict:
     if rule["temperature"] != temperature:
         raise ValueError(f"the number reject rule was fitted at temperature {rule['temperature']}, the model is "
                          f"calibrated at {temperature}: fit it again with `digitscope fit number-risk`")
+    return rule
+
+
+def line_rule_of(line_card, classifier) -> dict:
+    """The number reject rule of a line reader together with a classifier, from the line reader's card: fitted on
+    real amounts with one classifier (``fitting.fit_line_risk``), it holds for that classifier alone."""
+    rule = line_card.reading["number_reject"]
+    fitted_with = (rule["classifier_arch"], rule["temperature"])
+    given = (classifier.card.arch, temperature_of(classifier))
+    if fitted_with != given:
+        raise ValueError(f"this line reader's reject rule was fitted with a {fitted_with[0]} classifier at temperature "
+                         f"{fitted_with[1]}, not a {given[0]} at {given[1]}: read with the classifier it names "
+                         f"({rule['classifier']}) or fit the rule again with `digitscope fit number-risk "
+                         f"--line-model`")
     return rule
 
 

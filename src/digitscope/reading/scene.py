@@ -12,9 +12,11 @@ from __future__ import annotations
 from functools import reduce
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
-from ..preprocess import _border
+from ..preprocess import _border, ink_map
+from .paper import drop_texture
 
 # Lighting is levelled when the paper varies across the image by more than this many grey levels; below
 # it, ink_map's single paper level is exact enough.
@@ -94,3 +96,19 @@ def clean_scene(image: np.ndarray) -> np.ndarray:
     if (paper.max(axis=(0, 1)) - paper.min(axis=(0, 1))).max() >= LIGHTING_TOLERANCE:
         pixels += paper.mean(axis=(0, 1)) - paper
     return np.clip(np.round(pixels), 0, 255).astype(np.uint8).reshape(image.shape)
+
+
+def _working_resolution(image: np.ndarray, work_pixels: int) -> tuple[np.ndarray, int]:
+    """Shrink an image of more than `work_pixels` by a whole factor (box filter); returns the image and the factor."""
+    h, w = image.shape[:2]
+    factor = int(np.ceil(np.sqrt(h * w / work_pixels)))
+    if factor <= 1:
+        return image, 1
+    return np.asarray(Image.fromarray(image).reduce(factor)), factor
+
+
+def page_ink(image: np.ndarray, work_pixels: int) -> tuple[np.ndarray, int]:
+    """The ink map the Reader reads a checked image on (rules painted over, lighting levelled, paper texture
+    dropped), shrunk to at most about `work_pixels`, and the factor from that resolution to the image's pixels."""
+    image, factor = _working_resolution(image, work_pixels)
+    return drop_texture(ink_map(clean_scene(image))), factor

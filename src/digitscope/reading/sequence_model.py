@@ -90,24 +90,6 @@ def targets(texts: list[str], boxes: list[np.ndarray], size: tuple[int, int]) ->
     return out
 
 
-def letterbox(ink: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Scale an (H, W) ink map to fit ``size`` (aspect ratio kept), centred on black; boxes (L, 4) follow.
-
-    Returns the (size) uint8 image and the boxes in its pixels."""
-    from PIL import Image
-
-    h, w = ink.shape
-    out_h, out_w = size
-    scale = min(out_h / h, out_w / w)
-    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = np.asarray(Image.fromarray(ink.astype(np.float32)).resize((new_w, new_h), Image.BILINEAR))
-    top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
-    canvas = np.zeros(size, np.uint8)
-    canvas[top:top + new_h, left:left + new_w] = np.clip(np.round(resized), 0, 255).astype(np.uint8)
-    placed = np.asarray(boxes, np.float64) * [new_w / w, new_h / h, new_w / w, new_h / h] + [left, top, left, top]
-    return canvas, placed
-
-
 @torch.no_grad()
 def read_sequences(model: torch.nn.Module, images: np.ndarray, batch_size: int = 256) -> Decoded:
     """Read (N, H, W) uint8 images of the size the model was trained on (bright ink on black)."""

@@ -36,13 +36,13 @@ def mnist_sequences_split(split: str) -> Arrays:
 
 def house_scenes_split(split: str) -> Arrays:
     from ..data import synthetic
-    from ..preprocess import ink_map
+    from ..preprocess import ink_map, letterbox
     from . import sequence_model as sequence
     from .scene import clean_scene
 
     digits, size = _digits(split), SIZES["house-scenes"]
     scenes = synthetic.house_number_scenes(digits.images, digits.labels, COUNTS[split], SEEDS[split])
-    images, boxes = zip(*(sequence.letterbox(ink_map(clean_scene(scene)), box, size)
+    images, boxes = zip(*(letterbox(ink_map(clean_scene(scene)), box, size)
                           for scene, box in zip(scenes.images, scenes.boxes, strict=True)), strict=True)
     return Arrays(np.stack(images), sequence.targets(scenes.texts, list(boxes), size))
 

@@ -131,16 +131,23 @@ def check_final_fit(cfg: TrainConfig) -> None:
 
 
 def check_sequence_options(cfg: TrainConfig) -> None:
-    """A sequence dataset has a row of targets per image: the options made for one class per image do not apply."""
+    """A sequence or line dataset has a row of targets per image: the options made for one class per image do not
+    apply. The line reader's targets are the digits alone, so its lines may be warped like digits; the sequence
+    model's hold boxes, which a warp would move."""
+    from ..models import model_entry
+
+    line = model_entry(cfg.arch).reads == "line"
     unsupported = [flag for flag, on in (("--loss", cfg.loss != "ce"), ("--distractors", cfg.distractors),
                                          ("--classes", cfg.classes), ("--hard-examples", cfg.hard_examples),
                                          ("--label-smoothing", cfg.label_smoothing),
                                          ("augmentation (--rotate, --scale, --shift, --shear, --elastic, --thickness)",
-                                          cfg.augment.enabled)) if on]
+                                          cfg.augment.enabled and not line)) if on]
     if unsupported:
-        raise ValueError(f"{cfg.data} trains the sequence model (a length, five digits and their boxes per image); "
-                         f"it takes none of: {', '.join(unsupported)} (augmentation would move the boxes; the "
-                         f"sequences are generated afresh instead). Use --preset sequence")
+        what = ("the line reader (the digits of each line)" if line else
+                "the sequence model (a length, five digits and their boxes per image)")
+        raise ValueError(f"{cfg.data} trains {what}; it takes none of: {', '.join(unsupported)}"
+                         + ("" if line else " (augmentation would move the boxes; the sequences are generated afresh "
+                                            "instead). Use --preset sequence"))
 
 
 def validation_spec(cfg: TrainConfig) -> str | None:

@@ -1,0 +1,97 @@
+"""The line reader's side of reading (``models.linenet``): its targets, loss and decoding, and the probability it
+gives any text of a line.
+
+Targets, (N, 1 + MAX_DIGITS) int64 per image: the number of digits, then the digits, zero after the last. Outputs,
+(N, COLUMNS, LINE_CLASSES) logits: every column a digit or BLANK. A text is read off the columns the CTC way: the
+likeliest class of each column, repeats merged, blanks dropped (``greedy_texts``); the probability of a given text
+is the sum over every column labelling that reads as it (``text_log_probs``), which lets the Reader weigh the line
+reader's opinion of *any* candidate reading, its own or the segmentation's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..inference.forward import float_batches
+from ..models.linenet import BLANK, LINE_CLASSES, MAX_DIGITS
+from ..preprocess import LINE_SIZE
+
+
+def line_targets(texts: list[str]) -> np.ndarray:
+    """Texts of 1-MAX_DIGITS digits -> (N, 1 + MAX_DIGITS) int64 targets."""
+    out = np.zeros((len(texts), 1 + MAX_DIGITS), np.int64)
+    for row, text in zip(out, texts, strict=True):
+        if not 1 <= len(text) <= MAX_DIGITS or not text.isdigit():
+            raise ValueError(f"a line reader's target is 1-{MAX_DIGITS} digits, not {text!r}")
+        row[0] = len(text)
+        row[1:1 + len(text)] = [int(c) for c in text]
+    return out
+
+
+def target_texts(y: np.ndarray | torch.Tensor) -> list[str]:
+    return ["".join(str(int(d)) for d in row[1:1 + int(row[0])]) for row in y]
+
+
+def _log_probs(logits: torch.Tensor) -> torch.Tensor:
+    return logits.float().log_softmax(-1).transpose(0, 1)  # (COLUMNS, N, LINE_CLASSES), as ctc_loss takes them
+
+
+def line_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """CTC loss of (N, COLUMNS, LINE_CLASSES) logits against (N, 1 + MAX_DIGITS) targets, per target digit."""
+    log_probs = _log_probs(logits)
+    lengths = y[:, 0]
+    columns = torch.full((len(y),), log_probs.shape[0], dtype=torch.long, device=y.device)
+    # zero_infinity: a target longer than the columns can spell (never in the sets made here) adds no NaN
+    return F.ctc_loss(log_probs, y[:, 1:], columns, lengths, blank=BLANK, zero_infinity=True)
+
+
+def greedy_texts(logits: torch.Tensor | np.ndarray) -> list[str]:
+    """The likeliest class of each column, repeats merged and blanks dropped: (N, COLUMNS, C) -> N texts."""
+    best = np.asarray(torch.as_tensor(logits).argmax(-1))  # (N, COLUMNS)
+    texts = []
+    for row in best:
+        keep = (row != BLANK) & np.concatenate([[True], row[1:] != row[:-1]])
+        texts.append("".join(str(int(c)) for c in row[keep]))
+    return texts
+
+
+def line_correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(N,) True where the greedy reading is the whole target."""
+    right = [a == b for a, b in zip(greedy_texts(logits.detach().cpu()), target_texts(y.cpu()), strict=True)]
+    return torch.tensor(right, device=y.device)
+
+
+def text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray:
+    """log P(text | line) for each text of one line: log_probs (COLUMNS, LINE_CLASSES) log-softmax of its logits.
+    An empty text is the line read as all blanks; a text longer than the columns can spell is -inf."""
+    if not texts:
+        return np.zeros(0)
+    lp = torch.from_numpy(np.asarray(log_probs, np.float32)).unsqueeze(1).expand(-1, len(texts), -1)
+    lengths = torch.tensor([len(t) for t in texts])
+    targets = torch.tensor([int(c) for t in texts for c in t], dtype=torch.long)
+    columns = torch.full((len(texts),), lp.shape[0], dtype=torch.long)
+    nll = F.ctc_loss(lp, targets, columns, lengths, blank=BLANK, reduction="none", zero_infinity=False)
+    return -nll.double().numpy()
+
+
+@torch.no_grad()
+def line_log_probs(model: torch.nn.Module, lines: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """(N, COLUMNS, LINE_CLASSES) log-softmax of a line reader's outputs for (N, *LINE_SIZE) uint8 line images."""
+    model.eval()
+    out = [model(x).float().log_softmax(-1) for x in float_batches(np.asarray(lines), batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, LINE_SIZE[1] // 4, LINE_CLASSES), np.float32)
+
+
+def load_line_model(name_or_path) -> tuple[torch.nn.Module, object]:
+    """A saved line reader (``digitscope train --preset lines``, the bundled ``amounts``) ready for
+    ``line_log_probs``, and its card."""
+    from ..models import model_entry
+    from ..models.persist import load_model
+    from ..store.bundled import resolve_model_path
+
+    model, card = load_model(resolve_model_path(name_or_path))
+    if model_entry(card.arch).reads != "line":
+        raise ValueError(f"{name_or_path} is a {card.arch} model, not a line reader (linenet)")
+    return model.eval(), card

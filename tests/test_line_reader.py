@@ -1,0 +1,171 @@
+"""The line reader (CRNN + CTC): its targets and the probability it gives a text, the cut graph made to read a given
+text, the Reader choosing between its own reading and the line reader's, the amount strings and their dataset, and
+training it in the one loop."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from test_reading import digit, write
+
+import digitscope
+from digitscope import data
+from digitscope.data import synthetic
+from digitscope.models import create_model
+from digitscope.models.linenet import BLANK, COLUMNS, LINE_CLASSES
+from digitscope.preprocess import LINE_SIZE
+from digitscope.reading import Reader, line_sets
+from digitscope.reading import line_model as lines
+from digitscope.reading.path import best_path
+from digitscope.training.loop import TrainConfig, train
+
+SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
+
+
+@pytest.fixture(scope="module")
+def digits():
+    with np.load(SAMPLE) as f:
+        return f["images"], f["labels"].astype(np.int64)
+
+
+def spelled(text: str, sure: float = 20.0) -> torch.Tensor:
+    """(COLUMNS, LINE_CLASSES) logits of a line reader sure of `text` (up to 10 digits): each digit in two columns of
+    its own, blank columns around."""
+    out = torch.zeros(COLUMNS, LINE_CLASSES)
+    out[:, BLANK] = sure
+    for k, c in enumerate(text):
+        start = 1 + 4 * k
+        out[start:start + 2, BLANK] = 0.0
+        out[start:start + 2, int(c)] = sure
+    return out
+
+
+class SpellingLineModel(torch.nn.Module):
+    """A line reader that reads every line as one text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.logits = spelled(text)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits.expand(len(x), -1, -1)
+
+
+def test_the_probability_of_a_text_sums_every_column_labelling_that_spells_it():
+    # Two columns, each "3" or blank at even odds: "3" is spelled by 3-3, 3-blank and blank-3.
+    two = np.full((2, LINE_CLASSES), -np.inf)
+    two[:, [3, BLANK]] = np.log(0.5)
+    assert np.exp(lines.text_log_probs(two, ["3", "", "33"])) == pytest.approx([0.75, 0.25, 0.0], abs=1e-6)
+    # Repeats merge unless a blank parts them.
+    sure = spelled("1122").log_softmax(-1).numpy()
+    assert lines.greedy_texts(sure[None]) == ["1122"]
+    assert np.exp(lines.text_log_probs(sure, ["1122", "12"])) == pytest.approx([1.0, 0.0], abs=1e-6)
+
+
+def test_targets_hold_the_length_and_the_digits_and_refuse_what_no_line_can_hold():
+    y = lines.line_targets(["7", "1990", "0123456789"])
+    assert y[:, 0].tolist() == [1, 4, 10] and y[1, 1:6].tolist() == [1, 9, 9, 0, 0]
+    assert lines.target_texts(y) == ["7", "1990", "0123456789"]
+    for bad in ("", "12345678901", "1.990"):
+        with pytest.raises(ValueError, match="1-10 digits"):
+            lines.line_targets([bad])
+    logits = torch.stack([spelled("7"), spelled("1990"), spelled("0123")])
+    assert lines.line_correct(logits, torch.from_numpy(y)).tolist() == [True, True, False]
+    y = torch.from_numpy(y)
+    assert lines.line_loss(logits[:2], y[:2]) < 1e-3 < lines.line_loss(logits[2:], y[2:])
+
+
+def test_a_path_made_to_read_a_given_text():
+    # Three atoms: "1", then a "7" cut in two pieces. Each edge scored as the text's first and second digit.
+    starts, ends = np.array([0, 1, 2, 1]), np.array([1, 2, 3, 3])
+    is_digit = np.ones(4, bool)
+    free = np.log([0.9, 0.6, 0.6, 0.3])  # alone, the pieces read as two digits beat the whole 7
+    assert best_path(3, starts, ends, free, is_digit) == [0, 1, 2]
+    as_17 = np.log([[0.9, 0.01], [0.01, 0.05], [0.01, 0.05], [0.01, 0.3]])  # columns: as "1", as "7"
+    assert best_path(3, starts, ends, as_17, is_digit, 2) == [0, 3]
+    with pytest.raises(ValueError, match="need the length"):
+        best_path(3, starts, ends, as_17, is_digit)
+
+
+def test_the_reader_takes_the_line_readers_text_where_it_is_sure_and_the_cuts_give_its_boxes(digits):
+    image, boxes = write([digit(digits, 3), digit(digits, 8)], [14])
+    plain = Reader().read(image)
+    assert plain.text == "38"
+    # A line reader sure of "36" outweighs the classifier's doubt that the 8 is a 6; the boxes stay the cuts'.
+    overruled = Reader(line_model=SpellingLineModel("36")).read(image)
+    assert overruled.text == "36"
+    assert [d.box for d in overruled.digits] == [d.box for d in plain.digits]
+    assert overruled.digits[1].digit == 6
+    # A text with more digits than there are pieces of ink has no path: the segmentation's reading stands.
+    assert Reader(line_model=SpellingLineModel("3888888888")).read(image).text == "38"
+    # And one the line reader agrees with is read the same.
+    agreed = Reader(line_model=SpellingLineModel("38")).read(image)
+    assert agreed.text == "38" and not agreed.rejected
+
+
+def test_amount_strings_carry_marks_beside_their_digits(digits):
+    strings = synthetic.amount_strings(*digits, n=60, seed=3, min_len=4, max_len=6)
+    marked = 0
+    for page, text, boxes in zip(strings.images, strings.texts, strings.boxes, strict=True):
+        assert text.isdigit() and len(boxes) == len(text) and 4 <= len(text) <= 6
+        ink = page < 128
+        assert (boxes[:, :2] >= 0).all()
+        assert (boxes[:, 2] <= page.shape[1]).all() and (boxes[:, 3] <= page.shape[0]).all()
+        inside = np.zeros_like(ink)
+        for x0, y0, x1, y1 in boxes:
+            assert ink[y0:y1, x0:x1].any()  # the digit is where its box says
+            inside[y0:y1, x0:x1] = True
+        marked += bool((ink & ~inside).any())
+    assert 10 < marked < 60  # separators, underlines and dashes: on many amounts, not on all
+
+
+@pytest.fixture
+def small_line_sets(data_home, monkeypatch, digits):
+    """amount-lines from 40 real MNIST test digits, as European and American alike, and synthetic amounts in place
+    of ORAND's."""
+    images, labels = digits
+    monkeypatch.setattr(line_sets, "digits_of_writers", lambda european, american: (images, labels))
+    monkeypatch.setattr(line_sets, "STRINGS", {"strings": ("", "", 256, 0), "strings-val": ("", "", 32, 1)})
+    fake = {side: synthetic.amount_strings(images, labels, 16, seed, min_len=3, max_len=6)
+            for side, seed in (("fit", 5), ("choose", 6))}
+    monkeypatch.setattr(line_sets, "orand_amounts", lambda side: SimpleNamespace(images=fake[side].images,
+                                                                               texts=fake[side].texts))
+
+
+def test_the_line_dataset_holds_lines_of_one_size_and_their_texts(small_line_sets):
+    train_lines = data.load("amount-lines:train")
+    assert train_lines.images.shape == (256 + 16, *LINE_SIZE) and train_lines.images.dtype == np.uint8
+    assert train_lines.labels.shape == (272, 11)
+    assert (train_lines.images.reshape(272, -1).max(1) > 128).all()  # every line holds ink
+    assert len(data.load("amount-lines:val")) == 16 + 32
+
+
+def test_the_one_training_loop_trains_the_line_reader(small_line_sets, tmp_path):
+    card = train(TrainConfig(
+        arch="linenet", data="amount-lines", epochs=2, batch_size=32, precision="fp32", label_smoothing=0.0,
+        part_weights="1,4", rotate=2.0, shear=12.0, thickness=0.5, arch_kwargs={"width": 8, "hidden": 32}),
+        tmp_path / "lines", progress=False)
+    assert card["arch"] == "linenet" and card["arch_kwargs"]["num_classes"] == LINE_CLASSES
+    assert card["history"][1]["train_loss"] < card["history"][0]["train_loss"]
+    model, _ = lines.load_line_model(tmp_path / "lines/model")
+    log_probs = lines.line_log_probs(model, data.load("amount-lines:val").images[:4])
+    assert log_probs.shape == (4, COLUMNS, LINE_CLASSES)
+    assert np.exp(log_probs).sum(-1) == pytest.approx(np.ones((4, COLUMNS)), abs=1e-4)
+    with pytest.raises(ValueError, match="not a line reader"):
+        lines.load_line_model("default")
+    with pytest.raises(ValueError, match="not one digit"):
+        digitscope.load(tmp_path / "lines/model")
+
+
+def test_a_line_reader_refuses_the_options_of_one_digit_per_image(small_line_sets, tmp_path):
+    with pytest.raises(ValueError, match="line reader.*--distractors"):
+        train(TrainConfig(arch="linenet", data="amount-lines", epochs=1, label_smoothing=0.0, distractors=0.1),
+              tmp_path / "bad", progress=False)
+
+
+def test_an_untrained_line_reader_takes_a_batch_of_lines():
+    model = create_model("linenet", width=8, hidden=16).eval()
+    with torch.no_grad():
+        assert model(torch.rand(3, 1, *LINE_SIZE)).shape == (3, COLUMNS, LINE_CLASSES)
