@@ -78,6 +78,7 @@ def main() -> None:
     p.add_argument("--data", default="mnist:test", help="the digits the strings are made of: mnist:val to compare "
                                                         "models or settings, mnist:test for the final figures")
     p.add_argument("--max-risk", type=float, help="refuse by the number's reject rule at this risk, not the digits'")
+    p.add_argument("--line-model", default=None, help="a line reader beside the classifier (e.g. amounts)")
     p.add_argument("--unread-ink", type=float, help="refuse a reading that skips an atom with this share of a "
                    f"digit's ink (inf: never; default: the model's card's, else {SegmentConfig().unread_ink})")
     args = p.parse_args()
@@ -88,7 +89,7 @@ def main() -> None:
     config = SegmentConfig.from_card(classifier.card)
     if args.unread_ink is not None:
         config = replace(config, unread_ink=args.unread_ink)
-    reader = Reader(classifier, max_risk=args.max_risk, config=config)
+    reader = Reader(classifier, max_risk=args.max_risk, config=config, line_model=args.line_model)
     # The digit the Reader would give each one: the likeliest of 0-9, "not a digit" aside.
     read_alone = reader.classifier.predict_proba(source.images)[:, :10].argmax(axis=1) == source.labels
     rows = {name: score(reader, strings, read_alone) for name, strings in sets.items()}
@@ -98,8 +99,11 @@ def main() -> None:
         f"| {name} | {r['n']} | {r['exact']:.1%} ({TARGETS[name]}) | {r['digits_alone']:.1%} | {r['refused']:.1%} "
         f"| {r['answered_exact']:.1%} "
         f"| {r['iou']:.3f} | {r['n'] / r['seconds']:.0f} |" for name, r in rows.items())
-    rule = ("the digits' reject rule" if args.max_risk is None
-            else f"the number's reject rule at max risk {args.max_risk:.1%}")
+    rule = ("the digits' reject rule" if reader.number_threshold is None
+            else f"the number's reject rule at max risk {args.max_risk:.1%}" if args.max_risk is not None
+            else "the line reader's number reject rule at its default risk")
+    if args.line_model:
+        rule += f", line reader `{args.line_model}`"
     rule += f", unread ink refused from {reader.config.unread_ink:g} of a digit's"
     body = (f"Reader (`{args.model}` classifier, {reader.classifier.num_classes} classes, {rule}), strings of "
             f"{args.data} digits, seeds {seed}..{seed + 3}.\n\n"

@@ -10,8 +10,9 @@ Digits (the model read by `predict`, its own reject rule left aside):
   mean of the worst tenth of writers, the 1 -> 7 rate, and the ECE of the model's probabilities;
 - MNIST test (297 writers none of which is in MNIST's training set): accuracy, worst tenth of writers, 1 -> 7.
 
-Amounts: the ORAND-CAR-A amounts held out from training (`orand.load(split="test")`, 178), read by the Reader:
-exact, refused, exact among answered, the mean IoU of the digit boxes, amounts/s in this process; and RapidOCR
+Amounts: the ORAND-CAR-A amounts held out from training (`orand.load(split="test")`, 178), read by the Reader, then
+by the Reader with the bundled line reader `amounts` beside its classifier (and that pair's reject rule): exact,
+refused, exact among answered, the mean IoU of the digit boxes, amounts/s in this process; and RapidOCR
 (a general printed-text OCR, PP-OCRv4 models from its wheel) on the same amounts in the same run: its recogniser
 reads each whole image as one line, kept to its digits. It answers every amount (nothing is refused).
 
@@ -80,21 +81,27 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="default", help="the digit model (a bundled name or a saved model)")
     p.add_argument("--reading-model", default="reading", help="the Reader's model for the amounts")
+    p.add_argument("--line-model", default="amounts", help="the line reader read beside it ('none': leave it out)")
     p.add_argument("--cvl-split", default="valid", choices=("valid", "eval"), help="the CVL writers to read")
     p.add_argument("--no-ocr", action="store_true", help="leave out the RapidOCR comparison")
     args = p.parse_args()
 
     model = digitscope.load(args.model)
-    lines = [f"digit model: {args.model}; reading model: {args.reading_model}"]
+    lines = [f"digit model: {args.model}; reading model: {args.reading_model}; line reader: {args.line_model}"]
     lines += digit_lines(f"CVL {args.cvl_split}",
                          digits_report(model, f"cvl:{args.cvl_split}", cvl.writer_ids(args.cvl_split)))
     lines += digit_lines("MNIST test", digits_report(model, "mnist-writers:test", mnist_writers.writer_ids("test")))
 
     held_out = orand.load(split="test")
-    r = score_amounts(Reader(digitscope.load(args.reading_model)), held_out.images, held_out.texts, held_out.boxes)
-    lines.append(f"ORAND-CAR-A held out ({len(held_out)} amounts), Reader: exact {percent(r['exact'])}, refused "
-                 f"{percent(r['refused'])}, exact among answered {percent(r['exact_answered'])}, box IoU "
-                 f"{r['box_iou']:.3f}, {r['amounts_per_second']:.1f} amounts/s")
+    readers = {"Reader": Reader(digitscope.load(args.reading_model))}
+    if args.line_model != "none":
+        readers[f"Reader with the line reader {args.line_model} (its own reject rule)"] = Reader(
+            digitscope.load(args.reading_model), line_model=args.line_model)
+    for name, reader in readers.items():
+        r = score_amounts(reader, held_out.images, held_out.texts, held_out.boxes)
+        lines.append(f"ORAND-CAR-A held out ({len(held_out)} amounts), {name}: exact {percent(r['exact'])}, "
+                     f"refused {percent(r['refused'])}, exact among answered {percent(r['exact_answered'])}, box IoU "
+                     f"{r['box_iou']:.3f}, {r['amounts_per_second']:.1f} amounts/s")
     if not args.no_ocr:
         o = rapidocr_report(held_out)
         lines.append(f"ORAND-CAR-A held out, RapidOCR (rapidocr-onnxruntime, PP-OCRv4 recogniser): exact "

@@ -48,3 +48,19 @@ def test_the_dilation_is_a_3x3_maximum():
     x = _digits()
     torch.testing.assert_close(_dilate3x3(x), torch.nn.functional.max_pool2d(x, 3, stride=1, padding=1), rtol=0, atol=0)
 
+
+
+def test_a_wide_line_is_sheared_and_rotated_by_the_angles_asked_not_stretched_by_its_width():
+    # An upright stroke across a 32 x 160 line: a shear or rotation of at most 10 degrees may lean it by at most
+    # tan(10 deg) x 32 = 5.6 pixels from top to bottom (in the grid's -1..1 units a wide image would lean 5x more).
+    line = torch.zeros(64, 1, 32, 160)
+    line[:, :, 2:30, 79:81] = 1.0
+    for cfg in (AugmentConfig(rotate=0.0, scale=0.0, shift=0.0, shear=10.0),
+                AugmentConfig(rotate=10.0, scale=0.0, shift=0.0, shear=0.0)):
+        warped = augment_batch(line, cfg)[:, 0]  # (64, 32, 160)
+        columns = torch.arange(160, dtype=torch.float32)
+        top = (warped[:, 4] * columns).sum(1) / warped[:, 4].sum(1)
+        bottom = (warped[:, 27] * columns).sum(1) / warped[:, 27].sum(1)
+        lean = (top - bottom).abs()
+        assert lean.max() <= 23 * np.tan(np.radians(10)) + 0.5  # rows 4 and 27: 23 pixels apart
+        assert lean.max() > 1.0  # and it does lean

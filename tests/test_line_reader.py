@@ -8,10 +8,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from test_reading import digit, write
+from PIL import Image
+from test_reading import assert_reads, digit, write
+from test_reading_amounts import amount
+from typer.testing import CliRunner
 
 import digitscope
 from digitscope import data
+from digitscope.cli import app
 from digitscope.data import synthetic
 from digitscope.models import create_model
 from digitscope.models.linenet import BLANK, COLUMNS, LINE_CLASSES
@@ -169,3 +173,58 @@ def test_an_untrained_line_reader_takes_a_batch_of_lines():
     model = create_model("linenet", width=8, hidden=16).eval()
     with torch.no_grad():
         assert model(torch.rand(3, 1, *LINE_SIZE)).shape == (3, COLUMNS, LINE_CLASSES)
+
+
+@pytest.fixture(scope="module")
+def amounts_reader():
+    return Reader(line_model="amounts")
+
+
+@pytest.mark.parametrize("text, after, separator, trailing", [
+    ("1990", 0, ".", "-"), ("25000", 1, ",", "-"), ("4217", 0, ".", "="), ("380", None, ".", "-")])
+def test_the_bundled_line_reader_reads_written_amounts_and_never_a_mark(amounts_reader, digits, text, after,
+                                                                         separator, trailing):
+    image, boxes = amount(digits, text, after, separator, trailing=trailing)
+    result = amounts_reader.read(image)
+    assert_reads(result, text, boxes)  # the digits alone, a box on each, none on a mark
+    assert not result.rejected, result
+    expected = text if after is None else text[:after + 1] + separator + text[after + 1:]
+    assert result.text_with_separators == expected
+
+
+def test_the_bundled_line_readers_rule_refuses_a_scribble_and_holds_for_its_classifier_only(amounts_reader):
+    rng = np.random.default_rng(0)
+    scribble = np.full((60, 200), 255, np.uint8)
+    for _ in range(6):  # thick random strokes across the page
+        x, y = rng.integers(10, 190, 2), rng.integers(5, 55, 2)
+        for t in np.linspace(0, 1, 200):
+            cx, cy = int(x[0] + t * (x[1] - x[0])), int(y[0] + t * (y[1] - y[0]) + 8 * np.sin(9 * t))
+            scribble[max(0, cy - 2):cy + 2, max(0, cx - 2):cx + 2] = 0
+    assert amounts_reader.read(scribble).rejected
+    assert amounts_reader.number_threshold is not None  # its own rule, at the risk it was fitted for
+    with pytest.raises(ValueError, match="fitted with a .* classifier"):
+        Reader(digitscope.load("default"), line_model="amounts")
+
+
+def test_read_takes_a_line_reader_by_name_and_says_when_a_model_is_none(digits, tmp_path):
+    image, _ = amount(digits, "1990", 0)
+    path = tmp_path / "amount.png"
+    Image.fromarray(image).save(path)
+    result = CliRunner().invoke(app, ["read", str(path), "--line-model", "amounts", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"text": "1990"' in result.output
+    wrong = CliRunner().invoke(app, ["read", str(path), "--line-model", "default"])
+    assert wrong.exit_code != 0 and "not a line reader" in wrong.output
+
+
+def test_the_pairs_reject_rule_is_fitted_on_real_and_new_writers_amounts(small_line_sets):
+    from digitscope.reading.fitting import fit_line_risk
+
+    classifier = digitscope.load("reading")
+    rule = fit_line_risk(classifier, SpellingLineModel("380"), default_risk=0.05, amounts=20)
+    assert rule["sets"] == {"orand-car-a choose": 16, "amounts of new writers": 20}
+    assert rule["classifier_arch"] == classifier.card.arch and rule["default_risk"] == 0.05
+    thresholds, coverage, risk = np.array(rule["curve"]).T
+    assert (np.diff(coverage) > 0).all() and (np.diff(risk) > 0).all()  # each point answers more at more risk
+    with pytest.raises(ValueError, match="default risk"):
+        fit_line_risk(classifier, SpellingLineModel("380"), default_risk=1.5)

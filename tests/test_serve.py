@@ -171,6 +171,13 @@ def test_read_base64_json_and_its_parameters(client):
     assert client.post("/v1/read?max_risk=1.5", json={"image": image}).status_code == 422
 
 
+def test_read_an_amount_with_the_line_reader(client):
+    image = base64.b64encode(png(drawing("1720"))).decode()
+    reading = client.post("/v1/read?amount=true", json={"image": image}).json()
+    assert reading["text"] == "1720" and len(reading["digits"]) == 4
+    assert client.post("/v1/read?amount=true&max_risk=0.05", json={"image": image}).json()["text"] == "1720"
+
+
 def test_read_a_blank_page_is_not_a_digit(client):
     reading = client.post("/v1/read", files=[part("blank.png", BLANK)]).json()
     assert reading["rejected"] and reading["reason"] == "not_a_digit"

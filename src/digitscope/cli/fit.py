@@ -48,7 +48,10 @@ def temperature(model: str = MODEL,
 def number_risk(ctx: typer.Context,
                 model: str = MODEL,
                 strings: int = typer.Option(3000, "--strings", min=1, help="strings of mnist:val digits of each "
-                                                                           "kind to fit on"),
+                                                                           "kind to fit on; with --line-model, "
+                                                                           "written amounts of cvl:valid and "
+                                                                           "mnist-writers:val digits beside "
+                                                                           "ORAND's choose side"),
                 seed: int = typer.Option(100, "--seed", help="the strings' seed (the four kinds take seed..seed+3)"),
                 line_model: str | None = typer.Option(None, "--line-model", help="fit the rule of MODEL read with this "
                                                       "line reader instead, on real amounts, and store it in the "

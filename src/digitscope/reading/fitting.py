@@ -84,7 +84,7 @@ def fit_rule(reader, sets: dict) -> dict:
     curve = [[round(float(t), 6), round(float(c), 5), round(float(r), 5)]
              for t, c, r in zip(thresholds[keep], coverage[keep], risk[keep], strict=True)]
     return {"score": "number-confidence", "temperature": temperature_of(reader.classifier), "readings": len(scores),
-            "sets": {name: len(s) for name, s in sets.items()}, "curve": curve}
+            "sets": {name: len(s.texts) for name, s in sets.items()}, "curve": curve}
 
 
 def fit_number_risk(classifier, strings: int = 3000, seed: int = 100) -> dict:

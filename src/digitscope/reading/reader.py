@@ -22,6 +22,13 @@ digit-like on the page, the reason is ``not_a_digit``. ``Reader(max_risk=r)`` re
 confidence instead of its digits', at the threshold fitted for risk r (``risk``). How it cuts and what it
 leaves unread: ``Reader(config=SegmentConfig(...))`` (``segment.SegmentConfig``; default: the classifier's card's,
 else the defaults).
+
+With a line reader (``Reader(line_model="amounts")``, ``models.linenet``), a network that reads the whole line
+without cutting it also reads the page's ink. Its text and the path's compete by the sum of both readers'
+log-probabilities, the boxes are those of the best path through the cuts that reads the winning text, the number's
+confidence is the geometric mean of the two readers' probabilities of it, and the line reader's own reject rule
+(fitted for the pair on real amounts) decides: a line reader reads what cutting cannot (a cursive "00", digits
+joined to the paper's pattern), and the cuts give it boxes.
 """
 
 from __future__ import annotations
@@ -269,8 +276,10 @@ class Reader:
         # digit outside the charset, "not a digit") is more probable.
         likeliest = rows.argmax(axis=1)  # a digit, or NOT_A_DIGIT from an 11-class model
         outranked = likeliest != answers
-        # A line reader may overrule which digit the classifier reads, not whether it is a digit at all.
-        overruled = outranked if line_logp is None else likeliest == NOT_A_DIGIT
+        # With a line reader the two readers' joint confidence alone decides: the line reader may overrule which
+        # digit the classifier reads, and whether a cut of a cursive "00" is a digit at all (on ORAND's choose side
+        # the classifier called a digit of 23 of 128 right readings "not a digit" more than any digit).
+        overruled = outranked if line_logp is None else np.zeros(len(chosen), bool)
         unsure = self.classifier.is_uncertain(rows) | outranked
         h, w = shape
         digits = []
@@ -303,36 +312,40 @@ class Reader:
         """With a line reader: the segmentation's best reading and the line reader's own each get the cut graph's
         best path that reads exactly that text, and the text whose path's log-probability plus the line reader's
         log-probability of it is higher wins (two readers' independent evidence, multiplied). A text no path can
-        read (more digits than pieces of ink) loses; if both do, the segmentation's path stands.
+        read (more digits than pieces of ink) loses. The segmentation's best path is already the best path reading
+        its own text, so only a different text of the line reader's costs a search.
         graph: (atoms, starts, ends, is_digit, (edges, 10) log-probability of each edge as each digit, a skip's
         own score in every column). Returns the path, each edge's digit and the line reader's log-probability of
         the text read."""
-        n, starts, ends, is_digit, edge_logp = graph
         from .line_model import greedy_texts, text_log_probs
 
+        n, starts, ends, is_digit, edge_logp = graph
         # A digit outside the charset: all but impossible (not -inf, which the CTC sums would turn into NaN).
         line = np.where(np.append(allowed, True)[None, :], line, -1e4)
         segmented = "".join(str(d) for d in answers[path][is_digit[path]])
-        texts = {segmented, greedy_texts(line[None])[0]}
-        texts = sorted(t for t in texts if t and (expect_length is None or len(t) == expect_length))
-        line_scores = dict(zip(texts, text_log_probs(line, texts), strict=True))
-        if segmented not in line_scores:
-            line_scores[segmented] = float(text_log_probs(line, [segmented])[0])
-        best, best_score = (path, answers, line_scores[segmented]), -np.inf
-        for text in texts:
-            line_score = line_scores[text]
-            digits = np.array([int(c) for c in text])
-            found = best_path(n, starts, ends, edge_logp[:, digits], is_digit, len(text))
-            if found is None:
-                continue
-            columns = np.cumsum(is_digit[found]) - 1  # the position of each digit edge in the text
-            score = line_score + sum(edge_logp[e, digits[k]] if is_digit[e] else edge_logp[e, 0]
-                                     for e, k in zip(found, columns, strict=True))
-            if score > best_score:
-                edge_digits = answers.copy()
-                edge_digits[[e for e in found if is_digit[e]]] = digits
-                best, best_score = (found, edge_digits, line_score), score
-        return best
+        read = greedy_texts(line[None])[0]
+        texts = [segmented] if read == segmented or not read or (
+            expect_length is not None and len(read) != expect_length) else [segmented, read]
+        line_scores = text_log_probs(line, texts)
+        best = (path, answers, float(line_scores[0]))
+        if len(texts) == 1:
+            return best
+        digits = np.array([int(c) for c in read])
+        found = best_path(n, starts, ends, edge_logp[:, digits], is_digit, len(digits))
+        if found is None:
+            return best
+
+        def path_score(edges: list[int], text: np.ndarray) -> float:
+            position = np.cumsum(is_digit[edges]) - 1  # each digit edge's place in the text
+            return float(sum(edge_logp[e, text[k]] if is_digit[e] else edge_logp[e, 0]
+                             for e, k in zip(edges, position, strict=True)))
+
+        own = np.array([int(c) for c in segmented], np.int64)
+        if line_scores[1] + path_score(found, digits) <= line_scores[0] + path_score(path, own):
+            return best
+        edge_digits = answers.copy()
+        edge_digits[[e for e in found if is_digit[e]]] = digits
+        return found, edge_digits, float(line_scores[1])
 
 
 def _line_log_probs(model, lines: np.ndarray) -> np.ndarray:

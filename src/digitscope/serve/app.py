@@ -7,6 +7,7 @@ never holds up the others.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -59,6 +60,9 @@ def _body_doc(schema: type, what: str) -> dict:
         "application/json": {"schema": schema.model_json_schema()}}}}
 
 
+LINE_MODEL = "amounts"  # the bundled line reader for written amounts (/v1/read?amount=true)
+
+
 def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
     """The app classifying digits with ``model`` and reading numbers with ``read_model`` (bundled names or saved
     model paths; the same one is loaded once)."""
@@ -71,6 +75,14 @@ def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
     for c in (classifier,) if reading is classifier else (classifier, reading):
         c.logits(np.zeros((1, 28, 28), np.uint8))  # build the backend now, not on the first request
     reader = Reader(reading)
+
+    @functools.cache
+    def amounts() -> Reader:
+        """Written amounts: the bundled line reader beside the cuts, with the reject rule fitted for it and
+        `reading`. Made on the first such request: it needs PyTorch, which a server that never reads an amount
+        does not load."""
+        return Reader(reading, prior=reader.prior, line_model=LINE_MODEL)
+
     started = time.monotonic()
 
     app = FastAPI(title="digitscope", version=__version__, docs_url=None, redoc_url=None,
@@ -123,15 +135,22 @@ def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
                                                                                         "contain, e.g. 01"),
                    max_risk: float | None = Query(None, ge=0, lt=1, description="refuse by the number's own reject "
                                                   "rule, answering as many numbers as keeps this share of them wrong "
-                                                  "(e.g. 0.01); without it, a number is refused when a digit is")
+                                                  "(e.g. 0.01); without it, a number is refused when a digit is"),
+                   amount: bool = Query(False, description="a written amount (a cheque's): the line reader "
+                                        f"`{LINE_MODEL}` reads the whole line beside the cuts, and its reject rule "
+                                        "decides (at max_risk, when given)")
                    ) -> ReadResponse:
         uploads = await read_uploads(request, ReadRequest, "image")
         if len(uploads) != 1:
             raise ApiError(422, f"/v1/read takes one image, not {len(uploads)}; /v1/classify takes many")
-        chosen = reader
+        if amount and read_model != "reading":
+            raise ApiError(422, f"amount=true reads with the line reader {LINE_MODEL}, whose reject rule was fitted "
+                                f"with the reading model; this server reads numbers with {read_model}")
+        chosen = amounts() if amount else reader
         if max_risk is not None:  # a Reader is a few attributes over the loaded model: one per such request
             try:
-                chosen = Reader(reading, prior=reader.prior, max_risk=max_risk)
+                chosen = Reader(reading, prior=reader.prior, max_risk=max_risk,
+                                line_model=LINE_MODEL if amount else None)
             except ValueError as exc:  # the model has no rule for numbers
                 raise ApiError(422, str(exc)) from exc
         return await run_in_threadpool(read_upload, chosen, uploads[0], length, charset)

@@ -8,7 +8,8 @@ from pathlib import Path
 from .saved import weights_path
 
 WEIGHTS_DIR = Path(__file__).parent.parent / "weights"
-BUNDLED = ("default", "reading")  # single digits; digits as the Reader cuts them out of a number
+BUNDLED = ("default", "reading", "amounts")  # single digits; digits as the Reader cuts them out of a number; whole
+# lines of written amounts (a line reader)
 
 
 def resolve_model_path(name_or_path: str | Path | None) -> Path:

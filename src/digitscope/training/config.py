@@ -113,7 +113,7 @@ PRESETS: dict[str, dict] = {
                  shear=0.0, ema_decay=0.99, label_smoothing=0.0),  # 1 epoch for 99.0%, --epochs 7 or 8 for 99.5%
     "sequence": dict(arch="seqnet", data="mnist-sequences", epochs=12, batch_size=128, lr=3e-3, label_smoothing=0.0,
                      rotate=0.0, scale=0.0, shift=0.0, shear=0.0),  # --data house-scenes for the colour scenes
-    # The line reader on whole amounts: the real ones (ORAND's fit side, 434 amounts) drawn 20 times as often as
+    # The line reader on whole amounts: the real ones (ORAND's fit side, 414 amounts) drawn 20 times as often as
     # a synthetic one, so that about one line in eight is real; warps kept to what a line of handwriting does.
     "lines": dict(arch="linenet", data="amount-lines", epochs=8, batch_size=128, lr=2e-3, weight_decay=1e-4,
                   warmup=0.15, label_smoothing=0.0, ema_decay=0.0, rotate=2.0, scale=0.1, shift=0.06, shear=12.0,
