@@ -7,7 +7,8 @@ Prints, for the amounts of one side of the fixed split (``data.orand``): exact a
 or not), the share refused, exact among answered, the mean IoU of the digit boxes matched one to one (greedily, best
 IoU first, pairs under 0.1 IoU left unmatched) with the share of true boxes matched, and amounts/s (``Reader.read`` one
 image at a time, one process, decoding excluded). ``--failures DIR`` writes each wrong or refused amount as a PNG with
-the true boxes (green) and the read ones (red), for looking at; keep it outside the repository.
+the true boxes (green) and the read ones (red), for looking at; keep it outside the repository. With ``--line-model``
+the line reader's own reading (its greedy text, no cuts, no refusal) is scored as well.
 Nothing is appended to benchmarks/LOG.md.
 """
 
@@ -22,8 +23,11 @@ from PIL import Image, ImageDraw
 
 import digitscope
 from digitscope.data import orand
+from digitscope.preprocess import LINE_SIZE
 from digitscope.reading import Reader, orand_candidates
 from digitscope.reading.amounts import score_amounts
+from digitscope.reading.line_model import greedy_texts, line_log_probs
+from digitscope.reading.reader import prepare
 
 
 def draw(image: np.ndarray, true: np.ndarray, reading, path: Path, text: str) -> None:
@@ -79,6 +83,12 @@ def main() -> None:
           f"({round(r['exact_answered'] * r['answered'])}/{r['answered']})  box IoU {r['box_iou']:.3f} "
           f"({r['boxes_matched']:.1%} of true boxes matched)  {r['amounts_per_second']:.1f} amounts/s "
           f"(load {os.getloadavg()[0]:.1f})")
+    if reader.line_model is not None:
+        prepared = [prepare(image, config=reader.config).line for image in amounts.images]
+        lines = np.stack([np.zeros(LINE_SIZE, np.uint8) if line is None else line for line in prepared])  # no ink
+        alone = greedy_texts(line_log_probs(reader.line_model, lines))
+        right = [a == t for a, t in zip(alone, amounts.texts, strict=True)]
+        print(f"the line reader alone: exact {np.mean(right):.1%}")
 
 if __name__ == "__main__":
     main()

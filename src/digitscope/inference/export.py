@@ -39,11 +39,12 @@ INT8_MIN_AGREEMENT = 0.995
 CARD_KEYS_EXPORTED = ("arch", "arch_kwargs", "calibration", "reject", "config", "data", "seed", "code_version")
 
 
-def checked_onnx(model: nn.Module) -> bytes:
-    """The model's uint8-input graph, compared with PyTorch on probe digits at a batch size other than the one
-    traced: a trace that baked in a shape or a data-dependent branch gives different logits here and is refused."""
-    graph = export_onnx(model)
-    probe = np.random.default_rng(0).integers(0, 256, (PROBE_IMAGES, 28, 28), dtype=np.uint8)
+def checked_onnx(model: nn.Module, size: tuple[int, int] = (28, 28)) -> bytes:
+    """The model's uint8-input graph, compared with PyTorch on probe images at a batch size other than the one
+    traced: a trace that baked in a shape or a data-dependent branch gives different logits here and is refused.
+    ``size``: (H, W) of the images it takes (a line reader's: ``preprocess.LINE_SIZE``)."""
+    graph = export_onnx(model, size=size)
+    probe = np.random.default_rng(0).integers(0, 256, (PROBE_IMAGES, *size), dtype=np.uint8)
     expected = TorchBackend(model, torch.device("cpu")).logits(probe)
     difference = float(np.abs(OnnxBackend(graph, threads=1).logits(probe) - expected).max())
     if difference > PROBE_TOLERANCE * max(1.0, float(np.abs(expected).max())):
@@ -59,21 +60,22 @@ class _Uint8Input(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, 28, 28) uint8 -> (N, K)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, H, W) uint8 -> (N, K) (a line reader: (N, T, K))
         return self.model(x.float() / 255)
 
 
-def export_onnx(model: nn.Module, input_dtype: str = "uint8", card: ModelCard | None = None) -> bytes:
-    """A model on the CPU as ONNX bytes: input ``images`` (N, 1, 28, 28), uint8 pixels 0-255 or float32 in
-    [0, 1], any N; output ``logits`` (N, K). The card's inference fields (temperature, reject rule) go into
-    the graph's metadata as JSON under ``digitscope_card``."""
+def export_onnx(model: nn.Module, input_dtype: str = "uint8", card: ModelCard | None = None,
+                size: tuple[int, int] = (28, 28)) -> bytes:
+    """A model on the CPU as ONNX bytes: input ``images`` (N, 1, 28, 28) (or the (H, W) ``size`` given), uint8
+    pixels 0-255 or float32 in [0, 1], any N; output ``logits`` (N, K). The card's inference fields (temperature,
+    reject rule) go into the graph's metadata as JSON under ``digitscope_card``."""
     if input_dtype not in INPUT_DTYPES:
         raise ValueError(f"unknown input type {input_dtype!r}; choose one of: {', '.join(INPUT_DTYPES)}")
     model = model.eval()
     # The exporter restores the wrapper's training flag on every child afterwards: a fresh wrapper is in
     # training mode and would leave the model's dropout switched on.
     graph = _Uint8Input(model).eval() if input_dtype == "uint8" else model
-    example = torch.zeros(2, 1, 28, 28, dtype=torch.uint8 if input_dtype == "uint8" else torch.float32)
+    example = torch.zeros(2, 1, *size, dtype=torch.uint8 if input_dtype == "uint8" else torch.float32)
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         # The TorchScript exporter is deprecated in favour of torch.export, but exports these models in

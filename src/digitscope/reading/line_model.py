@@ -10,13 +10,17 @@ reader's opinion of *any* candidate reading, its own or the segmentation's.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import logsumexp
 
-from ..inference.forward import float_batches
+from ..inference.backends import OnnxBackend, TorchBackend, compiled_graph, onnxruntime_available
 from ..models.linenet import BLANK, LINE_CLASSES, MAX_DIGITS
 from ..preprocess import LINE_SIZE
+from ..store.saved import card_path, weights_path
 
 
 def line_targets(texts: list[str]) -> np.ndarray:
@@ -76,12 +80,31 @@ def text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray:
     return -nll.double().numpy()
 
 
-@torch.no_grad()
-def line_log_probs(model: torch.nn.Module, lines: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """(N, COLUMNS, LINE_CLASSES) log-softmax of a line reader's outputs for (N, *LINE_SIZE) uint8 line images."""
-    model.eval()
-    out = [model(x).float().log_softmax(-1) for x in float_batches(np.asarray(lines), batch_size)]
-    return torch.cat(out).numpy() if out else np.zeros((0, LINE_SIZE[1] // 4, LINE_CLASSES), np.float32)
+def line_log_probs(backend, lines: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """(N, COLUMNS, LINE_CLASSES) log-softmax of a line reader's outputs for (N, *LINE_SIZE) uint8 line images;
+    ``backend``: ``line_backend``'s, or a line reader's network."""
+    if isinstance(backend, torch.nn.Module):
+        backend = TorchBackend(backend.eval(), torch.device("cpu"))
+    if len(lines) == 0:
+        return np.zeros((0, LINE_SIZE[1] // 4, LINE_CLASSES), np.float32)
+    logits = backend.logits(np.asarray(lines), batch_size)  # (N, COLUMNS, LINE_CLASSES)
+    return logits - logsumexp(logits, axis=-1, keepdims=True)
+
+
+def line_backend(model: torch.nn.Module, saved: Path | None = None):
+    """What runs a line reader: its onnxruntime graph (checked against PyTorch; for a saved model, exported once
+    and cached like a classifier's), about three times as fast as eager PyTorch on one line; PyTorch where
+    onnxruntime is missing."""
+    if not onnxruntime_available():
+        return TorchBackend(model.eval(), torch.device("cpu"))
+
+    def export() -> bytes:
+        from ..inference.export import checked_onnx
+
+        return checked_onnx(model.eval(), LINE_SIZE)
+
+    graph = export() if saved is None else compiled_graph(weights_path(saved), card_path(saved), export)
+    return OnnxBackend(graph)
 
 
 def load_line_model(name_or_path) -> tuple[torch.nn.Module, object]:

@@ -173,10 +173,12 @@ class Reader:
         # the reading (``_choose_text``) and the number's confidence.
         self.line_card = None
         if isinstance(line_model, (str, Path)):
-            from .line_model import load_line_model
+            from ..store.bundled import resolve_model_path
+            from .line_model import line_backend, load_line_model
 
-            line_model, self.line_card = load_line_model(line_model)
-        self.line_model = line_model
+            network, self.line_card = load_line_model(line_model)
+            line_model = line_backend(network, resolve_model_path(line_model))
+        self.line_model = line_model  # a backend (``line_model.line_backend``) or a line reader's network
         # max_risk: the number's own reject rule (``risk``) instead of its digits'; None: refuse a number when
         # the classifier's rule refuses one of its digits. With a line reader, the rule fitted for the pair on
         # real amounts (in the line reader's card), at the risk asked or else at the one it was fitted for.
@@ -277,8 +279,8 @@ class Reader:
         likeliest = rows.argmax(axis=1)  # a digit, or NOT_A_DIGIT from an 11-class model
         outranked = likeliest != answers
         # With a line reader the two readers' joint confidence alone decides: the line reader may overrule which
-        # digit the classifier reads, and whether a cut of a cursive "00" is a digit at all (on ORAND's choose side
-        # the classifier called a digit of 23 of 128 right readings "not a digit" more than any digit).
+        # digit the classifier reads, and whether a cut of a real amount is a digit at all (the classifier's "not
+        # a digit" refused many amounts of ORAND's choose side that both readers read right).
         overruled = outranked if line_logp is None else np.zeros(len(chosen), bool)
         unsure = self.classifier.is_uncertain(rows) | outranked
         h, w = shape
