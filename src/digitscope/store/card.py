@@ -45,6 +45,8 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     history: list = field(default_factory=list)  # one record per training epoch
     distributed: dict = field(default_factory=dict)  # how a multi-process training ran
+    device: str | None = None  # where it was trained: cpu, cuda
+    precision: str | None = None  # the arithmetic it was trained in: bf16, fp32
     calibration: dict = field(default_factory=dict)  # temperature and the report it was fitted with
     reject: dict = field(default_factory=dict)  # the single-digit reject rule: score and threshold
     reading: dict = field(default_factory=dict)  # what the Reader takes from the card: prior weight, number rule
