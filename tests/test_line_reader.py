@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_reading import assert_reads, digit, write
+from test_reading import digit, write
 from test_reading_amounts import amount
 from typer.testing import CliRunner
 
@@ -178,18 +178,6 @@ def test_an_untrained_line_reader_takes_a_batch_of_lines():
 @pytest.fixture(scope="module")
 def amounts_reader():
     return Reader(line_model="amounts")
-
-
-@pytest.mark.parametrize("text, after, separator, trailing", [
-    ("1990", 0, ".", "-"), ("25000", 1, ",", "-"), ("4217", 0, ".", "="), ("380", None, ".", "-")])
-def test_the_bundled_line_reader_reads_written_amounts_and_never_a_mark(amounts_reader, digits, text, after,
-                                                                         separator, trailing):
-    image, boxes = amount(digits, text, after, separator, trailing=trailing)
-    result = amounts_reader.read(image)
-    assert_reads(result, text, boxes)  # the digits alone, a box on each, none on a mark
-    assert not result.rejected, result
-    expected = text if after is None else text[:after + 1] + separator + text[after + 1:]
-    assert result.text_with_separators == expected
 
 
 def test_the_bundled_line_readers_rule_refuses_a_scribble_and_holds_for_its_classifier_only(amounts_reader):

@@ -47,12 +47,18 @@ def amount(digits, text: str, separator_after: int | None, separator: str = ".",
     return 255 - np.asarray(picture), boxes
 
 
+@pytest.fixture(scope="module")
+def amounts_reader():
+    return Reader(line_model="amounts")
+
+
+@pytest.mark.parametrize("which", ["reader", "amounts_reader"])  # the cuts alone; with the line reader beside them
 @pytest.mark.parametrize("text, after, separator, trailing", [
     ("1990", 0, ".", "-"), ("25000", 1, ",", "-"), ("4217", 0, ".", "="), ("380", None, ".", "-")])
-def test_separators_underlines_and_trailing_marks_are_never_digits(reader, digits, text, after, separator,
+def test_separators_underlines_and_trailing_marks_are_never_digits(request, which, digits, text, after, separator,
                                                                    trailing):
     image, boxes = amount(digits, text, after, separator, trailing=trailing)
-    result = reader.read(image)
+    result = request.getfixturevalue(which).read(image)
     assert_reads(result, text, boxes)  # the digits alone, a box on each, none on a mark
     assert not result.rejected, result
     expected = text if after is None else text[:after + 1] + separator + text[after + 1:]
