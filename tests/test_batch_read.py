@@ -124,3 +124,13 @@ def test_the_ray_engine_reads_what_the_local_one_reads(local_ray, digit_folder, 
     summary = read_to_jsonl_ray([folder], on_ray, batch_size=8)
     assert summary["read"] == len(truth) + 1 and summary["errors"] == 1
     assert texts(lines_of(on_ray)) == texts(lines_of(local)) == {**truth, "broken.png": ""}
+
+
+def test_a_batch_job_with_a_line_reader_reads_as_one_image_at_a_time(digit_folder, tmp_path):
+    # The line image travels with each prepared image from the decoding processes to the models.
+    folder, _ = digit_folder
+    amounts = Reader(line_model="amounts")
+    one_by_one = {path.name: amounts.read(np.asarray(Image.open(path))).text for path in folder.rglob("*.png")}
+    out = tmp_path / "results.jsonl"
+    summary = read_to_jsonl([folder], out, amounts, workers=2, batch_size=5)
+    assert summary["errors"] == 0 and texts(lines_of(out)) == one_by_one

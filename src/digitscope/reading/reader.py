@@ -203,6 +203,7 @@ class Reader:
         batched half of `read`, for batch jobs that segment in other processes."""
         allowed = _arguments(expect_length, charset)
         found = [p.found for p in batch if p.found is not None]
+        lines = None  # the line reader's log-probabilities, one (COLUMNS, 11) per image with ink
         if found:
             probs = self.classifier.predict_proba(np.concatenate([f[2] for f in found]))  # (sum of E, K)
             ends = np.cumsum([len(f[1]) for f in found])
