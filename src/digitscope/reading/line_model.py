@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from scipy.special import logsumexp
 
 from ..inference.backends import OnnxBackend, TorchBackend, compiled_graph, onnxruntime_available
-from ..models.linenet import BLANK, LINE_CLASSES, MAX_DIGITS
+from ..models.linenet import BLANK, COLUMNS, LINE_CLASSES, MAX_DIGITS
 from ..preprocess import LINE_SIZE
 from ..store.saved import card_path, weights_path
 
@@ -86,7 +86,7 @@ def line_log_probs(backend, lines: np.ndarray, batch_size: int = 256) -> np.ndar
     if isinstance(backend, torch.nn.Module):
         backend = TorchBackend(backend.eval(), torch.device("cpu"))
     if len(lines) == 0:
-        return np.zeros((0, LINE_SIZE[1] // 4, LINE_CLASSES), np.float32)
+        return np.zeros((0, COLUMNS, LINE_CLASSES), np.float32)
     logits = backend.logits(np.asarray(lines), batch_size)  # (N, COLUMNS, LINE_CLASSES)
     return logits - logsumexp(logits, axis=-1, keepdims=True)
 
