@@ -192,6 +192,13 @@ def test_the_bundled_line_readers_rule_refuses_a_scribble_and_holds_for_its_clas
     assert amounts_reader.number_threshold is not None  # its own rule, at the risk it was fitted for
     with pytest.raises(ValueError, match="fitted with a .* classifier"):
         Reader(digitscope.load("default"), line_model="amounts")
+    # Another risk: the same models, a lower threshold for a higher risk.
+    riskier = amounts_reader.at_risk(0.10)
+    assert riskier.line_model is amounts_reader.line_model and riskier.classifier is amounts_reader.classifier
+    assert riskier.number_threshold < amounts_reader.number_threshold
+    # A line reader with no rule of its own cannot borrow the classifier's: its confidence is another quantity.
+    with pytest.raises(ValueError, match="no reject rule"):
+        Reader(line_model=SpellingLineModel("38"), max_risk=0.02)
 
 
 def test_read_takes_a_line_reader_by_name_and_says_when_a_model_is_none(digits, tmp_path):

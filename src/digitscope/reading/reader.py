@@ -33,6 +33,7 @@ joined to the paper's pattern), and the cuts give it boxes.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -182,14 +183,31 @@ class Reader:
         # max_risk: the number's own reject rule (``risk``) instead of its digits'; None: refuse a number when
         # the classifier's rule refuses one of its digits. With a line reader, the rule fitted for the pair on
         # real amounts (in the line reader's card), at the risk asked or else at the one it was fitted for.
+        self.number_threshold = None
+        line_rule = self.line_card is not None and "number_reject" in self.line_card.reading
+        if max_risk is not None or line_rule:
+            self.number_threshold = self._threshold(max_risk)
+
+    def at_risk(self, max_risk: float) -> Reader:
+        """This Reader refusing by the number's rule at another risk: the same models, nothing loaded again (a
+        server makes one per request that asks for a risk)."""
+        chosen = copy.copy(self)
+        chosen.number_threshold = self._threshold(max_risk)
+        return chosen
+
+    def _threshold(self, max_risk: float | None) -> float:
+        """The number confidence below which a number is refused, by the rule that belongs to this Reader's
+        confidence: the line reader's (at its default risk when max_risk is None), else the classifier's."""
         from .risk import line_rule_of, rule_of, threshold_for
 
-        self.number_threshold = None
-        if self.line_card is not None and "number_reject" in self.line_card.reading:
-            rule = line_rule_of(self.line_card, classifier)
-            self.number_threshold = threshold_for(rule, rule["default_risk"] if max_risk is None else max_risk)
-        elif max_risk is not None:
-            self.number_threshold = threshold_for(rule_of(classifier), max_risk)
+        if self.line_model is None:
+            return threshold_for(rule_of(self.classifier), max_risk)
+        if self.line_card is None or "number_reject" not in self.line_card.reading:
+            # Its confidence is the two readers' together: the classifier's own rule does not apply to it.
+            raise ValueError("this line reader's card has no reject rule for whole numbers: fit one with "
+                             "`digitscope fit number-risk --model MODEL --line-model LINE_MODEL --out DIR`")
+        rule = line_rule_of(self.line_card, self.classifier)
+        return threshold_for(rule, rule["default_risk"] if max_risk is None else max_risk)
 
     def read(self, image: np.ndarray, expect_length: int | None = None, charset: str | None = None) -> Reading:
         """Read the number in `image`, uint8 (H, W) or (H, W, 3). `expect_length`: the number has exactly this

@@ -147,10 +147,9 @@ def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
             raise ApiError(422, f"amount=true reads with the line reader {LINE_MODEL}, whose reject rule was fitted "
                                 f"with the reading model; this server reads numbers with {read_model}")
         chosen = amounts() if amount else reader
-        if max_risk is not None:  # a Reader is a few attributes over the loaded model: one per such request
+        if max_risk is not None:  # the same models, another threshold: one such Reader per request
             try:
-                chosen = Reader(reading, prior=reader.prior, max_risk=max_risk,
-                                line_model=LINE_MODEL if amount else None)
+                chosen = chosen.at_risk(max_risk)
             except ValueError as exc:  # the model has no rule for numbers
                 raise ApiError(422, str(exc)) from exc
         return await run_in_threadpool(read_upload, chosen, uploads[0], length, charset)
