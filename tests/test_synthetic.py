@@ -98,20 +98,3 @@ def test_bad_lengths_and_sources_are_refused(digits):
         synthetic.mnist_sequences(images, labels, 5, min_len=1, max_len=6)
     with pytest.raises(ValueError, match="digit source"):
         synthetic.freeform_strings(images[:0], labels[:0], 5)
-
-
-def test_amounts_write_some_ones_as_one_long_leaning_stroke(digits):
-    images, labels = digits
-    rng = np.random.default_rng(0)
-    drawn = synthetic._long_ones(images, labels, 1.0, rng)
-    ones = labels == 1
-    assert np.array_equal(drawn[~ones], images[~ones])  # only 1s are redrawn
-    for one, source in zip(drawn[ones], images[ones], strict=True):
-        assert not np.array_equal(one, source)
-        rows = np.flatnonzero((one > 0).any(axis=1))
-        assert 19 <= rows[-1] - rows[0] + 1 <= 28  # at least as tall as an MNIST digit's 20 pixels
-        top, foot = one[rows[0]], one[rows[-1]]
-        assert top.argmax() > foot.argmax()  # leaning right: the top is right of the foot
-    assert np.array_equal(synthetic._long_ones(images, labels, 0.0, rng), images)
-    # Amounts draw them; other strings keep every source digit as it is.
-    assert synthetic.AMOUNT_STYLE.long_ones > 0 and synthetic.Handwriting().long_ones == 0

@@ -38,8 +38,7 @@ class DigitStrings:
     images: np.ndarray | list[np.ndarray]  # (N, H, W) uint8 for fixed-size sets, else N arrays (H, W[, 3])
     texts: list[str]
     boxes: list[np.ndarray]  # N arrays (L, 4) int64: x0, y0, x1, y1 (exclusive), left to right
-    sources: list[np.ndarray]  # N arrays (L,) int64: each digit's index in the images it was drawn from (a long 1
-    # drawn in its place keeps the index of the digit it replaced)
+    sources: list[np.ndarray]  # N arrays (L,) int64: each digit's index in the images it was drawn from
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -60,12 +59,8 @@ class Handwriting:
     overlapping: float = 0.10  # share that overlap by 10-25% of the narrower digit
     gap: tuple[float, float] = (0.08, 0.6)  # otherwise a gap of this fraction of the height
     margin: tuple[int, int] = (4, 16)  # paper around the string
-    long_ones: float = 0.0  # share of 1s drawn as one long slanted pen stroke instead (``_long_ones``)
 
 
-# Amounts are written by people the digit sets hold few of: many write 1 as one long slanted stroke, often taller
-# than the digits beside it and with a small flag at the top; MNIST and CVL have few such 1s.
-AMOUNT_STYLE = Handwriting(long_ones=0.4)
 HOUSE_NUMBER_STYLE = Handwriting(height=(22.0, 36.0), slant=0.2, touching=0.05, overlapping=0.0,
                                  gap=(0.1, 0.5), margin=(6, 18))
 
@@ -94,42 +89,6 @@ def _draw_digits(images: np.ndarray, labels: np.ndarray, lengths: np.ndarray,
                          f"and {len(labels)} labels")
     picks = rng.integers(0, len(images), int(lengths.sum()))
     return picks, np.asarray(labels)[picks]
-
-
-def _segment_ink(starts: np.ndarray, ends: np.ndarray, radius: np.ndarray, size: int = 28) -> np.ndarray:
-    """(M, 2) start and end points (x, y) of a pen stroke, (M,) pen radii -> (M, size, size) ink in [0, 1],
-    antialiased over one pixel."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
-    p = np.stack([xx, yy], axis=-1)[None]  # (1, S, S, 2)
-    a, d = starts[:, None, None, :], (ends - starts)[:, None, None, :]
-    t = np.clip(((p - a) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-9), 0, 1)
-    distance = np.linalg.norm(p - a - t[..., None] * d, axis=-1)
-    return np.clip(radius[:, None, None] + 0.5 - distance, 0, 1)
-
-
-def _long_ones(digits: np.ndarray, labels: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
-    """Replace a share of the 1s among (M, 28, 28) uint8 digits by a 1 written as one long pen stroke: 20-27
-    pixels tall (MNIST's digits are 20), leaning right by 5-40 degrees, half of them with a flag at the top (the
-    up-stroke a European 1 starts with). Returns a new array; the other digits are unchanged."""
-    chosen = np.flatnonzero((labels == 1) & (rng.random(len(labels)) < share))
-    if len(chosen) == 0:
-        return digits
-    m = len(chosen)
-    length = rng.uniform(20, 27, m)
-    lean = np.radians(rng.uniform(5, 40, m))
-    half = np.stack([np.sin(lean), -np.cos(lean)], axis=1) * length[:, None] / 2  # centre -> top, y down
-    centre = 14 + rng.uniform(-1, 1, (m, 2))
-    bottom, top = centre - half, centre + half
-    radius = rng.uniform(0.8, 1.8, m)
-    ink = _segment_ink(bottom, top, radius)
-    # The flag: from the top, down and to the left, a fifth to a third of the stroke.
-    flag_angle = lean + np.radians(rng.uniform(205, 240, m))  # clockwise from "up": 25-60 degrees off the way down
-    flag = np.stack([np.sin(flag_angle), -np.cos(flag_angle)], axis=1) * (length * rng.uniform(0.2, 0.35, m))[:, None]
-    flagged = rng.random(m) < 0.5
-    ink = np.where(flagged[:, None, None], np.maximum(ink, _segment_ink(top, top + flag, radius)), ink)
-    out = digits.copy()
-    out[chosen] = np.round(ink * 255).astype(np.uint8)
-    return out
 
 
 def _texts(labels: np.ndarray, lengths: np.ndarray) -> list[str]:
@@ -246,8 +205,7 @@ def _render_strings(images: np.ndarray, labels: np.ndarray, n: int, rng: np.rand
     thickness = np.where((thickness < 0) & (heights < 34), 0, thickness)
     size = int(np.ceil(style.height[1] * (1 + style.scale_jitter) * (1.5 + style.slant + style.slant_jitter)))
     size += size % 2
-    digits = _long_ones(images[picks], digit_labels, style.long_ones, rng) if style.long_ones else images[picks]
-    warped = _warp_digits(digits, heights, shears, angles, thickness, size)  # (M, S, S)
+    warped = _warp_digits(images[picks], heights, shears, angles, thickness, size)  # (M, S, S)
     ink = _ink_boxes(warped)  # (M, 4) within each patch
     widths, ink_heights = ink[:, 2] - ink[:, 0], ink[:, 3] - ink[:, 1]
 
@@ -329,10 +287,9 @@ def _add_marks(canvas: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) 
 
 
 def amount_strings(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0, min_len: int = 1,
-                   max_len: int = 8, style: Handwriting = AMOUNT_STYLE) -> DigitStrings:
+                   max_len: int = 8, style: Handwriting = Handwriting()) -> DigitStrings:
     """n written amounts of min_len..max_len digits, dark ink on white paper: free-form strings with thousands
-    separators, underlines and leading or trailing dashes drawn at random (``_add_marks``), and some 1s written as
-    one long stroke (``AMOUNT_STYLE``). Drawn 2,000 at a time,
+    separators, underlines and leading or trailing dashes drawn at random (``_add_marks``). Drawn 2,000 at a time,
     so that the warped digits of one draw stay small in memory."""
     rng = np.random.default_rng(seed)
     pages, texts, boxes, sources = [], [], [], []
