@@ -228,10 +228,20 @@ def test_data_the_package_makes_is_made_again_when_that_code_changes(monkeypatch
     registry._code_version.cache_clear()
     try:
         assert registry.load("made-here:train").images[0, 0, 0] == 1
+        first = registry.cache_path("made-here", "train")
         assert registry.load("made-here:train").images[0, 0, 0] == 1 and len(made) == 1  # read from the cache
         code["source"] = b"the code changed"
         registry._code_version.cache_clear()
         assert registry.load("made-here:train").images[0, 0, 0] == 2 and len(made) == 2
+        # Code edited while a program runs: the cache keeps the name of the code the program started with, and
+        # what the program makes after the edit is cached under neither name.
+        cached = registry.cache_path("made-here", "train")
+        code["source"] = b"edited during a run"
+        assert registry.cache_path("made-here", "train") == cached
+        cached.unlink()
+        with pytest.raises(RuntimeError, match="changed while this program ran"):
+            registry.load("made-here:train")
+        assert [p for p in data_home.rglob("*") if p.is_file()] == [first]
     finally:
         registry._code_version.cache_clear()
     assert registry.cache_path("mnist", "val").name == "mnist-val.npz"  # fetched data keeps its plain name

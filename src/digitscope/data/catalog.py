@@ -40,6 +40,10 @@ _DATASETS: dict[str, DatasetInfo] = {}
 
 def register(info: DatasetInfo) -> DatasetInfo:
     _DATASETS[info.name] = info
+    if info.made_by:
+        # The cache's name is the code's as the program started (registration happens at import), not as it is on
+        # disk when the data is first asked for: code edited in between is not the code this process runs.
+        _code_version(info.made_by)
     return info
 
 
@@ -75,7 +79,11 @@ def parse_spec(spec: str) -> tuple[DatasetInfo, str]:
 
 
 def _store(info: DatasetInfo, split: str, arrays: Arrays) -> None:
-    """Cache one split, refusing arrays that differ from the known checksum."""
+    """Cache one split, refusing arrays that differ from the known checksum, and data made while the code that
+    makes it changed (which code made it is then unknown, and a cache named after either version would lie)."""
+    if info.made_by and source_digest(*info.made_by).hexdigest()[:12] != _code_version(info.made_by):
+        raise RuntimeError(f"{info.name}: the code that makes it ({', '.join(info.made_by)}) changed while this "
+                           f"program ran; nothing was cached: run it again")
     expected = info.checksums.get(split)
     if expected and arrays.checksum != expected:
         raise ValueError(f"{info.name}:{split}: checksum {arrays.checksum} differs from the known {expected}")
