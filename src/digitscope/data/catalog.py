@@ -63,9 +63,11 @@ def cache_path(name: str, split: str) -> Path:
     return data_dir() / f"{name}-{split}{version}.npz"
 
 
-@functools.cache
-def _code_version(sources: tuple[str, ...]) -> str:
+def _version_on_disk(sources: tuple[str, ...]) -> str:
     return source_digest(*sources).hexdigest()[:12]
+
+
+_code_version = functools.cache(_version_on_disk)  # the version this program runs: the first one it read
 
 
 def parse_spec(spec: str) -> tuple[DatasetInfo, str]:
@@ -81,7 +83,7 @@ def parse_spec(spec: str) -> tuple[DatasetInfo, str]:
 def _store(info: DatasetInfo, split: str, arrays: Arrays) -> None:
     """Cache one split, refusing arrays that differ from the known checksum, and data made while the code that
     makes it changed (which code made it is then unknown, and a cache named after either version would lie)."""
-    if info.made_by and source_digest(*info.made_by).hexdigest()[:12] != _code_version(info.made_by):
+    if info.made_by and _version_on_disk(info.made_by) != _code_version(info.made_by):
         raise RuntimeError(f"{info.name}: the code that makes it ({', '.join(info.made_by)}) changed while this "
                            f"program ran; nothing was cached: run it again")
     expected = info.checksums.get(split)
