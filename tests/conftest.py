@@ -83,6 +83,15 @@ def tiny_dataset(data_home):
     return info
 
 
+@pytest.fixture(scope="session")
+def amounts_reader():
+    """The Reader with the bundled line reader for written amounts beside its cuts (loaded once: it exports an
+    ONNX graph on first use)."""
+    from digitscope.reading import Reader
+
+    return Reader(line_model="amounts")
+
+
 @pytest.fixture
 def ten_class_model(tmp_path):
     """The bundled default's digit reader on its own, saved as a 10-class model: stem tmp_path / "reader".

@@ -175,11 +175,6 @@ def test_an_untrained_line_reader_takes_a_batch_of_lines():
         assert model(torch.rand(3, 1, *LINE_SIZE)).shape == (3, COLUMNS, LINE_CLASSES)
 
 
-@pytest.fixture(scope="module")
-def amounts_reader():
-    return Reader(line_model="amounts")
-
-
 def test_the_bundled_line_readers_rule_refuses_a_scribble_and_holds_for_its_classifier_only(amounts_reader):
     rng = np.random.default_rng(0)
     scribble = np.full((60, 200), 255, np.uint8)

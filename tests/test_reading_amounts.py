@@ -47,11 +47,6 @@ def amount(digits, text: str, separator_after: int | None, separator: str = ".",
     return 255 - np.asarray(picture), boxes
 
 
-@pytest.fixture(scope="module")
-def amounts_reader():
-    return Reader(line_model="amounts")
-
-
 @pytest.mark.parametrize("which", ["reader", "amounts_reader"])  # the cuts alone; with the line reader beside them
 @pytest.mark.parametrize("text, after, separator, trailing", [
     ("1990", 0, ".", "-"), ("25000", 1, ",", "-"), ("4217", 0, ".", "="), ("380", None, ".", "-")])

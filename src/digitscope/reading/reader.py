@@ -343,7 +343,8 @@ class Reader:
         n, starts, ends, is_digit, edge_logp = graph
         # A digit outside the charset: all but impossible (not -inf, which the CTC sums would turn into NaN).
         line = np.where(np.append(allowed, True)[None, :], line, -1e4)
-        segmented = "".join(str(d) for d in answers[path][is_digit[path]])
+        own = answers[path][is_digit[path]]
+        segmented = "".join(str(d) for d in own)
         read = greedy_texts(line[None])[0]
         texts = [segmented] if read == segmented or not read or (
             expect_length is not None and len(read) != expect_length) else [segmented, read]
@@ -361,7 +362,6 @@ class Reader:
             return float(sum(edge_logp[e, text[k]] if is_digit[e] else edge_logp[e, 0]
                              for e, k in zip(edges, position, strict=True)))
 
-        own = np.array([int(c) for c in segmented], np.int64)
         if line_scores[1] + path_score(found, digits) <= line_scores[0] + path_score(path, own):
             return best
         edge_digits = answers.copy()
