@@ -178,6 +178,18 @@ def test_read_an_amount_with_the_line_reader(client):
     assert client.post("/v1/read?amount=true&max_risk=0.05", json={"image": image}).json()["text"] == "1720"
 
 
+def test_amounts_need_the_reading_model_however_it_is_named():
+    """The line reader's rule was fitted beside the bundled reading model: given by its path it reads amounts; with
+    another read model the server says why it will not."""
+    from digitscope.store.bundled import resolve_model_path
+
+    image = base64.b64encode(png(drawing("1720"))).decode()
+    by_path = TestClient(create_app("default", read_model=str(resolve_model_path("reading"))))
+    assert by_path.post("/v1/read?amount=true", json={"image": image}).json()["text"] == "1720"
+    other = TestClient(create_app("default", read_model="default")).post("/v1/read?amount=true", json={"image": image})
+    assert other.status_code == 422 and "reading model" in other.json()["message"]
+
+
 def test_read_a_blank_page_is_not_a_digit(client):
     reading = client.post("/v1/read", files=[part("blank.png", BLANK)]).json()
     assert reading["rejected"] and reading["reason"] == "not_a_digit"

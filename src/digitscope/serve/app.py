@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..imageio import ImageError, header_size
 from ..inference.classifier import DigitClassifier
+from ..store.bundled import resolve_model_path
 from ..version import __version__
 from .errors import ApiError, image_error, install_error_handlers
 from .limits import MAX_IMAGES, BodyLimit
@@ -61,9 +62,10 @@ def _body_doc(schema: type, what: str) -> dict:
 
 
 LINE_MODEL = "amounts"  # the bundled line reader for written amounts (/v1/read?amount=true)
+READING = "reading"  # the bundled reading model, the one the line reader's reject rule was fitted with
 
 
-def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
+def create_app(model: str = "default", read_model: str = READING) -> FastAPI:
     """The app classifying digits with ``model`` and reading numbers with ``read_model`` (bundled names or saved
     model paths; the same one is loaded once)."""
     from ..reading import Reader
@@ -75,6 +77,9 @@ def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
     for c in (classifier,) if reading is classifier else (classifier, reading):
         c.logits(np.zeros((1, 28, 28), np.uint8))  # build the backend now, not on the first request
     reader = Reader(reading)
+    # The line reader's reject rule was fitted beside the bundled reading model: amounts are read with that model
+    # only, however the server was told of it (its name or its path).
+    reads_amounts = resolve_model_path(read_model).resolve() == resolve_model_path(READING).resolve()
 
     @functools.cache
     def amounts() -> Reader:
@@ -143,7 +148,7 @@ def create_app(model: str = "default", read_model: str = "reading") -> FastAPI:
         uploads = await read_uploads(request, ReadRequest, "image")
         if len(uploads) != 1:
             raise ApiError(422, f"/v1/read takes one image, not {len(uploads)}; /v1/classify takes many")
-        if amount and read_model != "reading":
+        if amount and not reads_amounts:
             raise ApiError(422, f"amount=true reads with the line reader {LINE_MODEL}, whose reject rule was fitted "
                                 f"with the reading model; this server reads numbers with {read_model}")
         chosen = amounts() if amount else reader
