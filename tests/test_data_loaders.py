@@ -213,6 +213,25 @@ def test_an_interrupted_cache_write_leaves_no_file(debian_fashion: dict[str, Pai
     assert registry.describe_cache() == []
 
 
+def test_a_split_made_of_others_is_read_from_theirs_and_never_cached_twice(monkeypatch: pytest.MonkeyPatch,
+                                                                         data_home: Path) -> None:
+    def make() -> dict[str, Arrays]:
+        a = Arrays(np.full((2, 28, 28), 1, np.uint8), np.zeros(2, np.int64))
+        b = Arrays(np.full((3, 28, 28), 2, np.uint8), np.ones(3, np.int64))
+        return {"a": a, "b": b, "both": Arrays(np.concatenate([a.images, b.images]),
+                                               np.concatenate([a.labels, b.labels]))}
+
+    monkeypatch.setitem(registry._DATASETS, "in-parts", registry.DatasetInfo(
+        "in-parts", "a split made of two others", ("a", "b", "both"), make,
+        parts={"both": ("in-parts:a", "in-parts:b")}))
+    fetched = registry.fetch("in-parts")
+    assert len(fetched["both"]) == 5
+    assert sorted(p.name for p in data_home.rglob("*.npz")) == ["in-parts-a.npz", "in-parts-b.npz"]
+    both = registry.load("in-parts:both")
+    assert both.images[:, 0, 0].tolist() == [1, 1, 2, 2, 2] and both.labels.tolist() == [0, 0, 1, 1, 1]
+    assert registry.fetch("in-parts")["both"].checksum == both.checksum  # from the cache, without making it again
+
+
 def test_data_the_package_makes_is_made_again_when_that_code_changes(monkeypatch: pytest.MonkeyPatch,
                                                                      data_home: Path) -> None:
     made = []

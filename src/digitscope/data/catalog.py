@@ -32,7 +32,8 @@ class DatasetInfo:
     optional: tuple[str, ...] = ()  # splits a source may lack (an official evaluation set not everyone has)
     choose_only: tuple[str, ...] = ()  # splits for choosing and tuning that are never trained on
     terms: str = ""  # the terms of use a model trained on it must state in its card
-    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # split -> the splits it concatenates, in order
+    # split -> the splits it concatenates, in order: read from theirs at each load, never cached itself
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _DATASETS: dict[str, DatasetInfo] = {}
@@ -96,20 +97,23 @@ def fetch(name: str, source: Path | None = None) -> dict[str, Arrays]:
     """Fetch every split of ``name`` into the cache (verifying known checksums) and return them; ``source``: read
     them from that file or folder instead of the dataset's usual sources, replacing what is cached."""
     info = get_dataset(name)
-    required = [s for s in info.splits if s not in info.optional]
+    required = [s for s in info.splits if s not in info.optional and s not in info.parts]
     if source is None and all(cache_path(name, s).exists() for s in required):
-        return {s: load_arrays(cache_path(name, s)) for s in info.splits if cache_path(name, s).exists()}
+        return {s: load(f"{name}:{s}") for s in info.splits if s in info.parts or cache_path(name, s).exists()}
     if source is not None and info.fetch_from is None:
         raise ValueError(f"{name} takes no --from: it is fetched from its own sources (`digitscope data list`)")
     splits = info.fetch() if source is None else info.fetch_from(Path(source))
     for split, arrays in splits.items():
-        _store(info, split, arrays)
+        if split not in info.parts:  # a split made of others is read from theirs, not stored a second time
+            _store(info, split, arrays)
     return {s: splits[s] for s in info.splits if s in splits}
 
 
 def load(spec: str) -> Arrays:
     """Load one split, e.g. ``load('mnist:val')``, fetching the dataset on first use."""
     info, split = parse_spec(spec)
+    if split in info.parts:
+        return concatenate(info.parts[split])
     path = cache_path(info.name, split)
     if path.exists():
         return load_arrays(path)
