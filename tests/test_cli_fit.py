@@ -81,11 +81,26 @@ def test_fit_number_risk_stores_the_rule_with_its_command_and_read_uses_it(fake_
     assert answer.exit_code == 0, answer.output
 
 
+def test_fit_number_risk_takes_the_digits_of_writers_the_model_never_saw(fake_mnist, data_home, make_digits,
+                                                                        tmp_path):
+    save_arrays(data_home / "mnist-writers-val.npz", make_digits(200, 3))
+    out = tmp_path / "default"
+    result = run("fit", "number-risk", "--model", "default", "--strings", "2", "--digits", "mnist-writers:val",
+                 "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    rule = json.loads((out / "model.json").read_text())["reading"]["number_reject"]
+    assert rule["fitted_on"].startswith("strings of mnist-writers:val digits")
+    mixed = run("fit", "number-risk", "--model", "reading", "--line-model", "amounts", "--digits", "mnist:val",
+                "--out", tmp_path / "lines")
+    assert mixed.exit_code == 2 and "--digits is for a classifier's own rule" in said(mixed)
+    assert not (tmp_path / "lines").exists()
+
+
 def test_a_users_own_model_is_fitted_in_place(ten_class_model, monkeypatch):
     import digitscope.reading.fitting as fitting
 
-    monkeypatch.setattr(fitting, "fit_number_risk", lambda classifier, strings, seed: {"curve": [], "readings": 0,
-                                                                                         "fitted_on": "nothing"})
+    monkeypatch.setattr(fitting, "fit_number_risk", lambda classifier, strings, seed, digits: {
+        "curve": [], "readings": 0, "fitted_on": "nothing"})
     result = run("fit", "number-risk", "--model", ten_class_model)
     assert result.exit_code == 0, result.output
     card = json.loads(ten_class_model.with_suffix(".json").read_text())

@@ -47,11 +47,17 @@ def temperature(model: str = MODEL,
 @reports_errors()
 def number_risk(ctx: typer.Context,
                 model: str = MODEL,
-                strings: int = typer.Option(3000, "--strings", min=1, help="strings of mnist:val digits of each "
+                strings: int = typer.Option(3000, "--strings", min=1, help="strings of --digits digits of each "
                                                                            "kind to fit on; with --line-model, "
                                                                            "written amounts of cvl:valid and "
                                                                            "mnist-writers:val digits beside "
                                                                            "ORAND's choose side"),
+                digits: str | None = typer.Option(None, "--digits", help="the split whose digits the strings are "
+                                                  "made of (default mnist:val): digits the model never trained on, "
+                                                  "by writers it never saw where there are any (mnist-writers:val "
+                                                  "for a model trained on mnist-cvl:train; the reading model "
+                                                  "trained on every MNIST training writer and keeps mnist:val, "
+                                                  "digits it never saw)"),
                 seed: int = typer.Option(100, "--seed", help="the strings' seed (the four kinds take seed..seed+3)"),
                 line_model: str | None = typer.Option(None, "--line-model", help="fit the rule of MODEL read with this "
                                                       "line reader instead, on real amounts, and store it in the "
@@ -67,10 +73,13 @@ def number_risk(ctx: typer.Context,
     from ..store.bundled import writable_stem
     from ..store.saved import card_path, write_card
 
+    if line_model is not None and digits is not None:
+        fail("--digits is for a classifier's own rule; with --line-model the rule is fitted on real amounts and on "
+             "written amounts of cvl:valid and mnist-writers:val digits")
     classifier = load(model)
     if line_model is None:
         target, card = writable_stem(model, out), classifier.card
-        rule = fit_number_risk(classifier, strings, seed)
+        rule = fit_number_risk(classifier, strings, seed, digits or "mnist:val")
     else:
         target = writable_stem(line_model, out)
         network, card = load_line_model(line_model)

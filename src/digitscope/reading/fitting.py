@@ -1,4 +1,4 @@
-"""Fitting what the Reader keeps beside its classifier, on strings of MNIST digits: the segmentation prior
+"""Fitting what the Reader keeps beside its classifier, on strings of handwritten digits: the segmentation prior
 (``prior``) and the reject rule for whole numbers (``risk``). ``digitscope fit prior`` and ``digitscope fit
 number-risk`` run these and write the result where the user says."""
 
@@ -87,14 +87,15 @@ def fit_rule(reader, sets: dict) -> dict:
             "sets": {name: len(s.texts) for name, s in sets.items()}, "curve": curve}
 
 
-def fit_number_risk(classifier, strings: int = 3000, seed: int = 100) -> dict:
-    """The number reject rule of a classifier in the Reader, fitted on ``strings`` strings of each kind of
-    mnist:val digits (seeds ``seed``..``seed + 3``: apart from the validation strings ``benchmarks/read.py``
-    reports on), ready for a card's ``reading.number_reject``."""
-    val = load_data("mnist:val")
+def fit_number_risk(classifier, strings: int = 3000, seed: int = 100, digits: str = "mnist:val") -> dict:
+    """The number reject rule of a classifier in the Reader, fitted on ``strings`` strings of each kind of the
+    ``digits`` split's digits (seeds ``seed``..``seed + 3``: apart from the validation strings ``benchmarks/read.py``
+    reports on), ready for a card's ``reading.number_reject``. The digits should be ones the classifier never trained
+    on, by writers it never saw where there are any: a rule fitted on familiar digits promises too little risk."""
+    val = load_data(digits)
     sets = synthetic.reading_sets(val.images, val.labels, strings, seed)
     rule = fit_rule(Reader(classifier), sets)
-    rule["fitted_on"] = f"strings of mnist:val digits, {strings} of each kind, seeds {seed}..{seed + 3}"
+    rule["fitted_on"] = f"strings of {digits} digits, {strings} of each kind, seeds {seed}..{seed + 3}"
     return rule
 
 
