@@ -50,8 +50,8 @@ register(DatasetInfo(
     name="amount-lines",
     description="whole amounts for the line reader, through the Reader's page ink into 32x160: train = 60k "
                 "written amounts of cvl:train and mnist-writers:train digits (separators, underlines, dashes) + the "
-                "ORAND-CAR-A train amounts of orand-candidates' fit side + 15k written amounts of their digits / "
-                "val = its choose side + 2k amounts of cvl:valid and mnist-writers:val digits",
+                "ORAND-CAR-A train amounts of orand-candidates' fit side / val = its choose side + 2k amounts of "
+                "cvl:valid and mnist-writers:val digits",
     splits=(*line_sets.PARTS, *line_sets.SPLITS), fetch=line_sets.fetch, fetch_split=line_sets.lines_split,
     made_by=("preprocess.py", "data/synthetic.py", "data/orand.py", "models/linenet.py", "reading/scene.py",
              "reading/paper.py", "reading/segment.py", "reading/line_model.py", "reading/line_sets.py",

@@ -9,13 +9,11 @@ Reader hands it a line to read. Splits:
   ``mnist-writers:train``, so that a third of the digits are European.
 - ``strings-val``: 2,000 such amounts of ``cvl:valid`` and ``mnist-writers:val`` digits, writers no training
   split has.
-- ``orand-strings``: 15,000 such amounts of the whole digits of the ``fit`` side's amounts (below), cut out by their
-  annotated boxes: cheque writers' digits in more orders and company than the few real amounts have.
 - ``fit`` and ``choose``: ORAND-CAR-A train amounts, split by amount as ``orand-candidates`` splits them
   (``orand_candidates.side``); the held-out test side is never read here.
 
-``train`` is ``strings`` + ``fit`` + ``orand-strings`` (``--part-weights`` says how often the few real amounts are
-drawn); ``val`` is ``choose`` + ``strings-val``. Labels are the line reader's target rows (N, 1 + MAX_DIGITS).
+``train`` is ``strings`` + ``fit`` (``--part-weights`` says how often the few real amounts are drawn); ``val`` is
+``choose`` + ``strings-val``. Labels are the line reader's target rows (N, 1 + MAX_DIGITS).
 """
 
 from __future__ import annotations
@@ -27,9 +25,8 @@ from ..data.cache import Arrays
 STRINGS = {"strings": ("cvl:train", "mnist-writers:train", 60_000, 0),
            "strings-val": ("cvl:valid", "mnist-writers:val", 2_000, 1)}
 ORAND_SIDES = ("fit", "choose")
-ORAND_STRINGS = ("orand-strings", "fit", 15_000, 2)  # split, ORAND side of its digits, amounts, seed
-SPLITS = (*STRINGS, *ORAND_SIDES, ORAND_STRINGS[0])
-PARTS = {"train": ("amount-lines:strings", "amount-lines:fit", "amount-lines:orand-strings"),
+SPLITS = (*STRINGS, *ORAND_SIDES)
+PARTS = {"train": ("amount-lines:strings", "amount-lines:fit"),
          "val": ("amount-lines:choose", "amount-lines:strings-val")}
 
 
@@ -71,15 +68,6 @@ def lines_split(split: str) -> Arrays:
     if split in ORAND_SIDES:
         amounts = orand_amounts(split)
         return _lines(amounts.images, amounts.texts)
-    if split == ORAND_STRINGS[0]:
-        from ..data import synthetic
-        from .orand_candidates import annotated_digits
-
-        _, side_name, n, seed = ORAND_STRINGS
-        amounts = orand_amounts(side_name)
-        digits = annotated_digits(amounts.images, amounts.texts, amounts.boxes)
-        strings = synthetic.amount_strings(digits.images, digits.labels, n, seed)
-        return _lines(strings.images, strings.texts)
     if split in PARTS:
         from ..data.catalog import concatenate
 

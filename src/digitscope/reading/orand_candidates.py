@@ -57,47 +57,24 @@ def tight_boxes(ink: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def amount_ink(image: np.ndarray) -> np.ndarray:
-    """The ink (H, W) float of one amount image as the Reader sees it: rules and paper texture dropped."""
-    from ..preprocess import ink_map
-    from .paper import drop_texture
-    from .scene import clean_scene
-
-    return drop_texture(ink_map(clean_scene(image)))
-
-
-def whole_digits(ink: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each annotated digit of one amount's ink cut out alone, as an MNIST digit (L, 28, 28), and the annotated
-    boxes tightened to the ink (L, 4)."""
-    from ..preprocess import ink_to_mnist
-
-    tight = tight_boxes(ink, boxes)
-    crops = []
-    for x0, y0, x1, y1 in tight:
-        canvas = np.zeros((y1 - y0 + 4, x1 - x0 + 4), np.uint8)
-        canvas[2:-2, 2:-2] = np.round(ink[y0:y1, x0:x1])
-        crops.append(ink_to_mnist(canvas))
-    return np.stack(crops), tight
-
-
-def annotated_digits(images: list[np.ndarray], texts: list[str], boxes: list[np.ndarray]) -> Arrays:
-    """The whole annotated digits of many amounts, as MNIST digits with their labels."""
-    crops = [whole_digits(amount_ink(image), digit_boxes)[0]
-             for image, digit_boxes in zip(images, boxes, strict=True)]
-    return Arrays(np.concatenate(crops), np.array([int(c) for text in texts for c in text], np.int64))
-
-
 def amount_candidates(images: list[np.ndarray], texts: list[str], boxes: list[np.ndarray]) -> Arrays:
     """The labelled candidates and the whole annotated digits of many amounts."""
+    from ..preprocess import ink_map, ink_to_mnist
     from .candidates import label_candidates
+    from .paper import drop_texture
     from .reader import candidates
+    from .scene import clean_scene
 
     crops, labels = [], []
     for image, text, digit_boxes in zip(images, texts, boxes, strict=True):
         digits = np.array([int(c) for c in text])
-        whole, tight = whole_digits(amount_ink(image), digit_boxes)
-        crops.append(whole)
-        labels.append(digits)
+        ink = drop_texture(ink_map(clean_scene(image)))
+        tight = tight_boxes(ink, digit_boxes)
+        for (x0, y0, x1, y1), d in zip(tight, digits, strict=True):
+            canvas = np.zeros((y1 - y0 + 4, x1 - x0 + 4), np.uint8)
+            canvas[2:-2, 2:-2] = np.round(ink[y0:y1, x0:x1])
+            crops.append(ink_to_mnist(canvas)[None])
+            labels.append(np.array([d]))
         found = candidates(image)
         if found is None:
             continue

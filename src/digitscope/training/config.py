@@ -119,7 +119,7 @@ PRESETS: dict[str, dict] = {
     # seeds out of two (docs/reading.md).
     "lines": dict(arch="linenet", data="amount-lines", epochs=16, batch_size=128, lr=2e-3, weight_decay=1e-4,
                   warmup=0.15, label_smoothing=0.0, ema_decay=0.0, rotate=2.0, scale=0.1, shift=0.06, shear=12.0,
-                  thickness=0.5, part_weights="1,20,1", selection="last"),
+                  thickness=0.5, part_weights="1,20", selection="last"),
     # The numerical-loss paper's recipe (Suzuki et al. 2021): Adam at 1e-3, constant, no augmentation.
     "paper": dict(optimizer="adamw", lr=1e-3, schedule="constant", epochs=10, label_smoothing=0.0,
                   ema_decay=0.0, rotate=0.0, scale=0.0, shift=0.0, shear=0.0, weight_decay=0.0),
