@@ -106,7 +106,8 @@ def fetch(name: str, source: Path | None = None) -> dict[str, Arrays]:
     for split, arrays in splits.items():
         if split not in info.parts:  # a split made of others is read from theirs, not stored a second time
             _store(info, split, arrays)
-    return {s: splits[s] for s in info.splits if s in splits}
+    return {s: load(f"{name}:{s}") if s in info.parts else splits[s]
+            for s in info.splits if s in splits or s in info.parts}
 
 
 def load(spec: str) -> Arrays:

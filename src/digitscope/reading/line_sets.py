@@ -68,12 +68,9 @@ def lines_split(split: str) -> Arrays:
     if split in ORAND_SIDES:
         amounts = orand_amounts(split)
         return _lines(amounts.images, amounts.texts)
-    if split in PARTS:
-        from ..data.catalog import concatenate
-
-        return concatenate(PARTS[split])
     raise ValueError(f"amount-lines has no split {split!r}; choose one of: {', '.join((*PARTS, *SPLITS))}")
 
 
 def fetch() -> dict[str, Arrays]:
-    return {split: lines_split(split) for split in (*SPLITS, *PARTS)}
+    """The splits made here; ``train`` and ``val`` are made of them (``DatasetInfo.parts``) when loaded."""
+    return {split: lines_split(split) for split in SPLITS}
