@@ -68,7 +68,8 @@ def lines_split(split: str) -> Arrays:
     if split in ORAND_SIDES:
         amounts = orand_amounts(split)
         return _lines(amounts.images, amounts.texts)
-    raise ValueError(f"amount-lines has no split {split!r}; choose one of: {', '.join((*PARTS, *SPLITS))}")
+    raise ValueError(f"amount-lines makes no split {split!r}; it makes {', '.join(SPLITS)}, and train and val of "
+                     "them")
 
 
 def fetch() -> dict[str, Arrays]:
