@@ -68,7 +68,7 @@ def number_risk(ctx: typer.Context,
                 out: Path | None = OUT_DIR, as_json: bool = JSON) -> None:
     """Fit the Reader's reject rule for whole numbers (`read --max-risk`) and store it in the model's card."""
     from ..inference.classifier import load
-    from ..reading.fitting import fit_line_risk, fit_number_risk
+    from ..reading.fitting import NUMBER_RISK_DIGITS, fit_line_risk, fit_number_risk
     from ..reading.line_model import load_line_model
     from ..store.bundled import writable_stem
     from ..store.saved import card_path, write_card
@@ -79,7 +79,7 @@ def number_risk(ctx: typer.Context,
     classifier = load(model)
     if line_model is None:
         target, card = writable_stem(model, out), classifier.card
-        rule = fit_number_risk(classifier, strings, seed, digits or "mnist:val")
+        rule = fit_number_risk(classifier, strings, seed, digits or NUMBER_RISK_DIGITS)
     else:
         target = writable_stem(line_model, out)
         network, card = load_line_model(line_model)

@@ -17,6 +17,10 @@ from .reader import Reader, candidates
 from .risk import temperature_of
 from .segment import SegmentConfig
 
+# The digits a classifier's own number rule is fitted on unless told otherwise: MNIST's validation digits, which the
+# reading model never trained on.
+NUMBER_RISK_DIGITS = "mnist:val"
+
 
 def training_rows(images, texts: list[str], boxes: list[np.ndarray], classifier,
                   config: SegmentConfig = SegmentConfig()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +91,7 @@ def fit_rule(reader, sets: dict) -> dict:
             "sets": {name: len(s.texts) for name, s in sets.items()}, "curve": curve}
 
 
-def fit_number_risk(classifier, strings: int = 3000, seed: int = 100, digits: str = "mnist:val") -> dict:
+def fit_number_risk(classifier, strings: int = 3000, seed: int = 100, digits: str = NUMBER_RISK_DIGITS) -> dict:
     """The number reject rule of a classifier in the Reader, fitted on ``strings`` strings of each kind of the
     ``digits`` split's digits (seeds ``seed``..``seed + 3``: apart from the validation strings ``benchmarks/read.py``
     reports on), ready for a card's ``reading.number_reject``. The digits should be ones the classifier never trained
