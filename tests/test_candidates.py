@@ -1,13 +1,20 @@
-"""mnist-candidates: the Reader's own candidates, labelled by the digit they are, or 'not a digit'."""
+"""mnist-candidates and cvl-candidates: the Reader's own candidates, each the digit it is or 'not a digit'."""
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+import digitscope.reading.datasets  # noqa: F401  (registers the datasets the Reader makes)
 from digitscope.data import synthetic
+from digitscope.data.cache import Arrays
 from digitscope.labels import NOT_A_DIGIT
+from digitscope.reading import candidates as made_from
+from digitscope.reading import cvl_candidates
 from digitscope.reading.candidates import label_candidates, string_candidates
 from digitscope.reading.reader import candidates
+from digitscope.training.config import make_config
+from digitscope.training.splits import training_data
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
 
@@ -43,3 +50,20 @@ def test_strings_give_their_digits_and_their_mis_cuts():
     # The crops are exactly what the Reader hands its classifier.
     cut = candidates(np.asarray(strings.images[0]))[2]  # (E, 28, 28), the first string's candidates
     assert any((c == made.images[0]).all() for c in cut)
+
+
+def test_cvl_candidates_are_the_writers_digits_and_the_cuts_of_strings_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    with np.load(SAMPLE) as f:
+        digits = Arrays(f["images"], f["labels"])
+    asked = []
+    monkeypatch.setattr("digitscope.data.catalog.load", lambda spec: asked.append(spec) or digits)
+    monkeypatch.setitem(made_from.STRINGS, "val", {"a": 2, "b": 3, "c": 2})
+    made = cvl_candidates.cvl_candidates_split("val")
+    assert asked == ["cvl:valid"]  # the validation writers' own digits, never the training writers'
+    n = len(digits.labels)
+    assert (made.images[:n] == digits.images).all() and (made.labels[:n] == digits.labels).all()
+    assert len(made.labels) > n and (made.labels == NOT_A_DIGIT).any()  # the cuts, mis-cuts among them
+    # CVL's rule: its validation writers choose and tune, and are never learnt, alone or inside the reading set.
+    for name in ("cvl-candidates", "reading-candidates"):
+        with pytest.raises(ValueError, match="choosing and tuning only"):
+            training_data(make_config("fast", data=name, train_split="val", val_split="train"))

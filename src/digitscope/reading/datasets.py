@@ -7,7 +7,7 @@ from ..data import MNIST_TERMS, DatasetInfo, register
 from ..data.cvl import TERMS as CVL_TERMS
 from ..data.orand import TERMS as ORAND_TERMS
 from ..data.qmnist import TERMS as QMNIST_TERMS
-from . import candidates, line_sets, orand_candidates, sequence_sets
+from . import candidates, cvl_candidates, line_sets, orand_candidates, sequence_sets
 
 # What cuts a string into candidates and labels them: the generator of the strings, the segmentation, the one
 # preprocessing path, the box overlap.
@@ -45,6 +45,24 @@ register(DatasetInfo(
     splits=orand_candidates.SPLITS, fetch=orand_candidates.fetch, fetch_split=orand_candidates.candidates_split,
     made_by=(*CANDIDATE_CODE, "data/orand.py", "reading/orand_candidates.py"),
     terms=f"{ORAND_TERMS}; {MNIST_TERMS}",
+))
+register(DatasetInfo(
+    name="cvl-candidates",
+    description="CVL digits plus the Reader's candidates cut from synthetic strings of them, 0-9 or 10 'not a digit': "
+                "train from cvl:train / val from cvl:valid (choosing only)",
+    splits=cvl_candidates.SPLITS, fetch=cvl_candidates.fetch, fetch_split=cvl_candidates.cvl_candidates_split,
+    made_by=(*CANDIDATE_CODE, "data/cvl.py", "reading/cvl_candidates.py"), choose_only=("val",),
+    terms=CVL_TERMS,
+))
+READING_PARTS = {"train": ("orand-candidates:fit", "cvl-candidates:train"),
+                 "val": ("orand-candidates:choose", "cvl-candidates:val")}
+register(DatasetInfo(
+    name="reading-candidates",
+    description="what the reading model learns from: orand-candidates (real amounts' cuts, MNIST's) and "
+                "cvl-candidates (European writers' cuts): train = their fit and train / val = choose and val",
+    splits=tuple(READING_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
+    parts=READING_PARTS, choose_only=("val",),
+    terms=f"{ORAND_TERMS}; {MNIST_TERMS}; {CVL_TERMS}",
 ))
 register(DatasetInfo(
     name="amount-lines",
