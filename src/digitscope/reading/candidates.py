@@ -72,18 +72,23 @@ def string_candidates(images, texts: list[str], boxes: list[np.ndarray]) -> Arra
     return Arrays(np.concatenate(crops), np.concatenate(labels).astype(np.int64))
 
 
-def candidates_split(split: str) -> Arrays:
+def digits_and_their_cuts(digits: Arrays, counts: dict[str, int], seed: int) -> Arrays:
+    """The digits themselves, then the labelled candidates of ``counts[layout]`` synthetic strings of them in each
+    layout (a: sequences, b: free-form strings, c: house-number scenes; seeds ``seed``, ``seed + 1``, ``seed + 2``)."""
     from ..data import synthetic
-    from ..data.catalog import load
 
-    digits = load(f"mnist:{split}")
-    counts, seed = STRINGS[split], SEEDS[split]
     layouts = {"a": synthetic.mnist_sequences, "b": synthetic.freeform_strings, "c": synthetic.house_number_scenes}
     parts = [digits]
     for k, (layout, make) in enumerate(layouts.items()):
         strings = make(digits.images, digits.labels, counts[layout], seed + k)
         parts.append(string_candidates(strings.images, strings.texts, strings.boxes))
     return Arrays(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]))
+
+
+def candidates_split(split: str) -> Arrays:
+    from ..data.catalog import load
+
+    return digits_and_their_cuts(load(f"mnist:{split}"), STRINGS[split], SEEDS[split])
 
 
 def fetch() -> dict[str, Arrays]:

@@ -4,8 +4,6 @@ number. ``train`` from ``cvl:train``, ``val`` from ``cvl:valid`` (for choosing o
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..data.cache import Arrays
 
 SPLITS = ("train", "val")
@@ -14,17 +12,10 @@ SEEDS = {"train": 400, "val": 500}  # apart from mnist-candidates' 100-300
 
 
 def cvl_candidates_split(split: str) -> Arrays:
-    from ..data import synthetic
     from ..data.catalog import load
-    from .candidates import STRINGS, string_candidates
+    from .candidates import STRINGS, digits_and_their_cuts
 
-    digits = load(SOURCE[split])
-    layouts = {"a": synthetic.mnist_sequences, "b": synthetic.freeform_strings, "c": synthetic.house_number_scenes}
-    parts = [digits]
-    for k, (layout, make) in enumerate(layouts.items()):
-        strings = make(digits.images, digits.labels, STRINGS[split][layout], SEEDS[split] + k)
-        parts.append(string_candidates(strings.images, strings.texts, strings.boxes))
-    return Arrays(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]))
+    return digits_and_their_cuts(load(SOURCE[split]), STRINGS[split], SEEDS[split])
 
 
 def fetch() -> dict[str, Arrays]:
