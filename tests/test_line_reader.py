@@ -24,6 +24,7 @@ from digitscope.reading import Reader, line_sets
 from digitscope.reading import line_model as lines
 from digitscope.reading.path import best_path
 from digitscope.training.loop import TrainConfig, train
+from digitscope.uncertainty.deep_ensemble import combine_members
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
 
@@ -161,6 +162,22 @@ def test_the_one_training_loop_trains_the_line_reader(small_line_sets, tmp_path)
         lines.load_line_model("default")
     with pytest.raises(ValueError, match="not one digit"):
         digitscope.load(tmp_path / "lines/model")
+
+
+def test_line_readers_trained_apart_combine_into_one_line_reader_that_averages_each_column(small_line_sets, tmp_path):
+    recipe = dict(arch="linenet", data="amount-lines", epochs=1, batch_size=32, precision="fp32", label_smoothing=0.0,
+                  arch_kwargs={"width": 8, "hidden": 32})
+    for seed in (0, 1):
+        train(TrainConfig(**recipe, seed=seed), tmp_path / f"lines-{seed}", progress=False)
+    card = combine_members([tmp_path / "lines-0", tmp_path / "lines-1"], tmp_path / "both")
+    assert card.arch == "line_ensemble" and card.reads == "line" and len(card.members) == 2
+    both, _ = lines.load_line_model(tmp_path / "both")  # the Reader takes it as it takes one line reader
+    images = data.load("amount-lines:val").images[:4]
+    members = [lines.line_log_probs(lines.load_line_model(tmp_path / f"lines-{s}/model")[0], images) for s in (0, 1)]
+    mean = np.log((np.exp(members[0]) + np.exp(members[1])) / 2)
+    assert lines.line_log_probs(both, images) == pytest.approx(mean, abs=1e-4)
+    with pytest.raises(ValueError, match="all read digits or all read lines"):
+        combine_members([tmp_path / "lines-0", "default"], tmp_path / "mixed")
 
 
 def test_a_line_reader_refuses_the_options_of_one_digit_per_image(small_line_sets, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import count_parameters, create_model
+from ..models import count_parameters, create_model, model_entry
 from ..models.persist import load_model, save_model
 from ..store.bundled import resolve_model_path
 from ..store.card import ModelCard
@@ -17,6 +17,9 @@ def combine_members(member_paths: list[str | Path], out: Path, command: str = ""
     if len(member_paths) < 2:
         raise ValueError(f"an ensemble needs at least 2 members, got {len(member_paths)}")
     models, cards = zip(*(load_model(resolve_model_path(p)) for p in member_paths), strict=True)
+    reads = {model_entry(c.arch).reads for c in cards}
+    if len(reads) > 1 or reads & {"sequence"}:
+        raise ValueError(f"an ensemble's members all read digits or all read lines; these read {sorted(reads)}")
     classes = {c.num_classes for c in cards}
     if len(classes) > 1:
         raise ValueError(f"the members disagree on the number of classes: {sorted(classes)}")
@@ -24,13 +27,14 @@ def combine_members(member_paths: list[str | Path], out: Path, command: str = ""
     if len(data) > 1:
         raise ValueError("the members were trained on different data (training checksums differ); "
                          "an ensemble's members must share their training data")
+    arch = "line_ensemble" if reads == {"line"} else "ensemble"
     members = [{"arch": c.arch, "arch_kwargs": c.arch_kwargs} for c in cards]
     num_classes = classes.pop()
-    model = create_model("ensemble", members=members, num_classes=num_classes)
+    model = create_model(arch, members=members, num_classes=num_classes)
     for slot, member in zip(model.members, models, strict=True):
         slot.load_state_dict(member.state_dict())
     card = ModelCard(
-        arch="ensemble", arch_kwargs={"members": members, "num_classes": num_classes},
+        arch=arch, arch_kwargs={"members": members, "num_classes": num_classes},
         members=[{"path": str(p), "seed": c.seed, "metrics": c.metrics.get("selected"), "command": c.command}
                  for p, c in zip(member_paths, cards, strict=True)],
         data=cards[0].data, parameters=count_parameters(model), code_version=code_version(), command=command,
