@@ -26,7 +26,7 @@ from digitscope.data import orand
 from digitscope.preprocess import LINE_SIZE
 from digitscope.reading import Reader, orand_candidates
 from digitscope.reading.amounts import score_amounts
-from digitscope.reading.line_model import greedy_texts, line_log_probs
+from digitscope.reading.line_model import line_log_probs, read_texts
 from digitscope.reading.reader import prepare
 
 
@@ -86,7 +86,7 @@ def main() -> None:
     if reader.line_model is not None:
         prepared = [prepare(image, config=reader.config).line for image in amounts.images]
         lines = np.stack([np.zeros(LINE_SIZE, np.uint8) if line is None else line for line in prepared])  # no ink
-        alone = greedy_texts(line_log_probs(reader.line_model, lines))
+        alone = read_texts(line_log_probs(reader.line_model, lines))
         right = [a == t for a, t in zip(alone, amounts.texts, strict=True)]
         print(f"the line reader alone: exact {np.mean(right):.1%}")
 

@@ -35,13 +35,13 @@ def digits():
         return f["images"], f["labels"].astype(np.int64)
 
 
-def spelled(text: str, sure: float = 20.0) -> torch.Tensor:
+def spelled(text: str, sure: float = 20.0, first: int = 1) -> torch.Tensor:
     """(COLUMNS, LINE_CLASSES) logits of a line reader sure of `text` (up to 10 digits): each digit in two columns of
-    its own, blank columns around."""
+    its own from column `first` on, blank columns around."""
     out = torch.zeros(COLUMNS, LINE_CLASSES)
     out[:, BLANK] = sure
     for k, c in enumerate(text):
-        start = 1 + 4 * k
+        start = first + 4 * k
         out[start:start + 2, BLANK] = 0.0
         out[start:start + 2, int(c)] = sure
     return out
@@ -67,6 +67,18 @@ def test_the_probability_of_a_text_sums_every_column_labelling_that_spells_it():
     sure = spelled("1122").log_softmax(-1).numpy()
     assert lines.greedy_texts(sure[None]) == ["1122"]
     assert np.exp(lines.text_log_probs(sure, ["1122", "12"])) == pytest.approx([1.0, 0.0], abs=1e-6)
+
+
+def test_an_ensemble_of_line_readers_reads_the_text_its_members_together_find_likeliest():
+    # Two members read "1990" with their spikes two columns apart, the third reads "7990": the mean of their columns
+    # would blur the first two, the geometric mean of their probabilities of each text reads 1990.
+    members = np.stack([spelled("1990").log_softmax(-1).numpy(), spelled("1990", first=3).log_softmax(-1).numpy(),
+                        spelled("7990").log_softmax(-1).numpy()])
+    texts = ["1990", "7990", "990"]
+    each = np.stack([lines.text_log_probs(m, texts) for m in members])
+    assert lines.text_log_probs(members, texts) == pytest.approx(each.mean(0))
+    assert lines.read_texts(members[None]) == ["1990"]
+    assert lines.read_texts(members[None, 2:]) == ["7990"]  # one line reader: its own greedy text
 
 
 def test_targets_hold_the_length_and_the_digits_and_refuse_what_no_line_can_hold():
@@ -156,15 +168,16 @@ def test_the_one_training_loop_trains_the_line_reader(small_line_sets, tmp_path)
     assert card["history"][1]["train_loss"] < card["history"][0]["train_loss"]
     model, _ = lines.load_line_model(tmp_path / "lines/model")
     log_probs = lines.line_log_probs(model, data.load("amount-lines:val").images[:4])
-    assert log_probs.shape == (4, COLUMNS, LINE_CLASSES)
-    assert np.exp(log_probs).sum(-1) == pytest.approx(np.ones((4, COLUMNS)), abs=1e-4)
+    assert log_probs.shape == (4, 1, COLUMNS, LINE_CLASSES)
+    assert np.exp(log_probs).sum(-1) == pytest.approx(np.ones((4, 1, COLUMNS)), abs=1e-4)
     with pytest.raises(ValueError, match="not a line reader"):
         lines.load_line_model("default")
     with pytest.raises(ValueError, match="not one digit"):
         digitscope.load(tmp_path / "lines/model")
 
 
-def test_line_readers_trained_apart_combine_into_one_line_reader_that_averages_each_column(small_line_sets, tmp_path):
+def test_line_readers_trained_apart_combine_into_one_line_reader_that_keeps_each_members_columns(small_line_sets,
+                                                                                                 tmp_path):
     recipe = dict(arch="linenet", data="amount-lines", epochs=1, batch_size=32, precision="fp32", label_smoothing=0.0,
                   arch_kwargs={"width": 8, "hidden": 32})
     for seed in (0, 1):
@@ -174,8 +187,9 @@ def test_line_readers_trained_apart_combine_into_one_line_reader_that_averages_e
     both, _ = lines.load_line_model(tmp_path / "both")  # the Reader takes it as it takes one line reader
     images = data.load("amount-lines:val").images[:4]
     members = [lines.line_log_probs(lines.load_line_model(tmp_path / f"lines-{s}/model")[0], images) for s in (0, 1)]
-    mean = np.log((np.exp(members[0]) + np.exp(members[1])) / 2)
-    assert lines.line_log_probs(both, images) == pytest.approx(mean, abs=1e-4)
+    assert lines.line_log_probs(both, images) == pytest.approx(np.concatenate(members, axis=1), abs=1e-4)
+    exported = lines.line_log_probs(lines.line_backend(both), images)  # onnxruntime, as the Reader runs it
+    assert exported == pytest.approx(np.concatenate(members, axis=1), abs=1e-3)
     with pytest.raises(ValueError, match="all read digits or all read lines"):
         combine_members([tmp_path / "lines-0", "default"], tmp_path / "mixed")
 

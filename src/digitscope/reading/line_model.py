@@ -6,6 +6,12 @@ Targets, (N, 1 + MAX_DIGITS) int64 per image: the number of digits, then the dig
 likeliest class of each column, repeats merged, blanks dropped (``greedy_texts``); the probability of a given text
 is the sum over every column labelling that reads as it (``text_log_probs``), which lets the Reader weigh the line
 reader's opinion of *any* candidate reading, its own or the segmentation's.
+
+A deep ensemble of line readers (``models.ensemble.line_ensemble``) gives every member's columns: (N, MEMBERS,
+COLUMNS, LINE_CLASSES), MEMBERS = 1 for one line reader (``line_log_probs``). A text's probability is then the
+geometric mean of the members' probabilities of it (log-linear pooling: a text one member is sure of and the others
+doubt scores low, where the plain mean would keep a third of it), and the ensemble reads the likeliest of its
+members' own texts (``read_texts``).
 """
 
 from __future__ import annotations
@@ -68,26 +74,41 @@ def line_correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray:
-    """log P(text | line) for each text of one line: log_probs (COLUMNS, LINE_CLASSES) log-softmax of its logits.
+    """log P(text | line) for each text of one line: log_probs (COLUMNS, LINE_CLASSES) log-softmax of its logits, or
+    (MEMBERS, COLUMNS, LINE_CLASSES) of an ensemble's members: the geometric mean of their probabilities of each text.
     An empty text is the line read as all blanks; a text longer than the columns can spell is -inf."""
     if not texts:
         return np.zeros(0)
-    lp = torch.from_numpy(np.asarray(log_probs, np.float32)).unsqueeze(1).expand(-1, len(texts), -1)
-    lengths = torch.tensor([len(t) for t in texts])
-    targets = torch.tensor([int(c) for t in texts for c in t], dtype=torch.long)
-    columns = torch.full((len(texts),), lp.shape[0], dtype=torch.long)
+    members = torch.from_numpy(np.asarray(log_probs, np.float32)).reshape(-1, *np.shape(log_probs)[-2:])
+    m, t = len(members), len(texts)
+    lp = members.unsqueeze(2).expand(-1, -1, t, -1).transpose(0, 1).reshape(members.shape[1], m * t, -1)
+    lengths = torch.tensor([len(text) for text in texts] * m)
+    targets = torch.tensor([int(c) for text in texts for c in text] * m, dtype=torch.long)
+    columns = torch.full((m * t,), lp.shape[0], dtype=torch.long)
     nll = F.ctc_loss(lp, targets, columns, lengths, blank=BLANK, reduction="none", zero_infinity=False)
-    return -nll.double().numpy()
+    return -nll.double().numpy().reshape(m, t).mean(0)
+
+
+def read_texts(log_probs: np.ndarray) -> list[str]:
+    """What each line reads, (N, MEMBERS, COLUMNS, LINE_CLASSES) -> N texts: one member's greedy text, or of an
+    ensemble's members' greedy texts the one the members together find likeliest."""
+    texts = []
+    for members in log_probs:
+        candidates = sorted(set(greedy_texts(members)))
+        texts.append(candidates[int(np.argmax(text_log_probs(members, candidates)))] if len(candidates) > 1
+                     else candidates[0])
+    return texts
 
 
 def line_log_probs(backend, lines: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """(N, COLUMNS, LINE_CLASSES) log-softmax of a line reader's outputs for (N, *LINE_SIZE) uint8 line images;
-    ``backend``: ``line_backend``'s, or a line reader's network."""
+    """(N, MEMBERS, COLUMNS, LINE_CLASSES) log-softmax of a line reader's outputs for (N, *LINE_SIZE) uint8 line
+    images, MEMBERS = 1 but for an ensemble; ``backend``: ``line_backend``'s, or a line reader's network."""
     if isinstance(backend, torch.nn.Module):
         backend = TorchBackend(backend.eval(), torch.device("cpu"))
     if len(lines) == 0:
-        return np.zeros((0, COLUMNS, LINE_CLASSES), np.float32)
-    logits = backend.logits(np.asarray(lines), batch_size)  # (N, COLUMNS, LINE_CLASSES)
+        return np.zeros((0, 1, COLUMNS, LINE_CLASSES), np.float32)
+    logits = backend.logits(np.asarray(lines), batch_size)  # (N, COLUMNS, CLASSES), an ensemble's (N, MEMBERS, ...)
+    logits = logits.reshape(len(lines), -1, COLUMNS, LINE_CLASSES)
     return logits - logsumexp(logits, axis=-1, keepdims=True)
 
 

@@ -221,7 +221,7 @@ class Reader:
         batched half of `read`, for batch jobs that segment in other processes."""
         allowed = _arguments(expect_length, charset)
         found = [p.found for p in batch if p.found is not None]
-        lines = None  # the line reader's log-probabilities, one (COLUMNS, 11) per image with ink
+        lines = None  # the line reader's log-probabilities, one (MEMBERS, COLUMNS, 11) per image with ink
         if found:
             probs = self.classifier.predict_proba(np.concatenate([f[2] for f in found]))  # (sum of E, K)
             ends = np.cumsum([len(f[1]) for f in found])
@@ -338,14 +338,14 @@ class Reader:
         graph: (atoms, starts, ends, is_digit, (edges, 10) log-probability of each edge as each digit, a skip's
         own score in every column). Returns the path, each edge's digit and the line reader's log-probability of
         the text read."""
-        from .line_model import greedy_texts, text_log_probs
+        from .line_model import read_texts, text_log_probs
 
         n, starts, ends, is_digit, edge_logp = graph
         # A digit outside the charset: all but impossible (not -inf, which the CTC sums would turn into NaN).
         line = np.where(np.append(allowed, True)[None, :], line, -1e4)
         own = answers[path][is_digit[path]]
         segmented = "".join(str(d) for d in own)
-        read = greedy_texts(line[None])[0]
+        read = read_texts(line[None])[0]
         texts = [segmented] if read == segmented or not read or (
             expect_length is not None and len(read) != expect_length) else [segmented, read]
         line_scores = text_log_probs(line, texts)
