@@ -5,9 +5,8 @@ An ensemble is an architecture like any other, so it saves, loads and exports as
 
 Line readers (``linenet``) combine per text, not per column (``line_ensemble``): its ``forward`` returns every member's
 column log-probabilities, and ``reading.line_model`` gives a text the geometric mean of the members' CTC probabilities
-of it.
-Seeds trained apart put a digit's spike in neighbouring columns as often as in the same one, so the mean of their
-columns can fall to blank where each member read a digit.
+of it. Seeds trained apart put a digit's spike in neighbouring columns as often as in the same one, so the mean of
+their columns can fall to blank where each member read a digit.
 """
 
 from __future__ import annotations
