@@ -8,7 +8,8 @@ or not), the share refused, exact among answered, the mean IoU of the digit boxe
 IoU first, pairs under 0.1 IoU left unmatched) with the share of true boxes matched, and amounts/s (``Reader.read`` one
 image at a time, one process, decoding excluded). ``--failures DIR`` writes each wrong or refused amount as a PNG with
 the true boxes (green) and the read ones (red), for looking at; keep it outside the repository. With ``--line-model``
-the line reader's own reading (its greedy text, no cuts, no refusal) is scored as well.
+the line reader's own reading (``line_model.read_texts``: its greedy text, an ensemble's likeliest of its members';
+no cuts, no refusal) is scored as well.
 Nothing is appended to benchmarks/LOG.md.
 """
 
