@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitscope.preprocess import ink_map, ink_to_mnist, is_blank, to_mnist, to_mnist_batch
+from digitscope.preprocess import ink_map, ink_to_mnist, ink_to_mnist_batch, is_blank, to_mnist, to_mnist_batch
 
 INK, PAPER = (20, 20, 20), (245, 245, 245)
 
@@ -105,6 +105,24 @@ def test_an_ink_map_gives_the_same_digit_by_the_short_way():
     ink[3, 3] = 40  # a speck, far from the digit
     ink[ink > 0] //= 2  # faint ink: the stretch to 255 still applies
     assert np.array_equal(ink_to_mnist(ink), to_mnist(ink))
+
+
+def test_ink_maps_read_together_each_give_their_own_digit():
+    """The Reader canonicalises all its candidates in one call; each must come out as it would alone. A lone speck
+    is the heaviest ink of its own image (kept), but a twentieth of the digit beside it (dropped, were the two
+    judged together); ink reaching the right edge must not join the next image's ink at its left edge."""
+    digit = np.round(ink_map(seven())).astype(np.uint8)
+    speck = np.zeros((6, 5), np.uint8)
+    speck[2:4, 2:4] = 200
+    edge = digit[:, : digit.shape[1] // 2].copy()  # cut through the strokes: ink on its right border
+    faint = digit // 3
+    inks = [edge, digit, speck, np.zeros((9, 9), np.uint8), faint]
+    together = ink_to_mnist_batch(inks)
+    assert together.shape == (5, 28, 28) and together.dtype == np.uint8
+    for alone, ink in zip(together, inks, strict=True):
+        assert np.array_equal(alone, to_mnist(np.pad(ink, 2)))
+    assert together[2].any() and not together[3].any()
+    assert ink_to_mnist_batch([]).shape == (0, 28, 28)
 
 
 @pytest.mark.parametrize("level", [0, 128, 255])

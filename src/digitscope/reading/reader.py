@@ -42,7 +42,7 @@ import numpy as np
 
 from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError
 from ..labels import NOT_A_DIGIT
-from ..preprocess import MIN_INK_MASS, ink_to_line, ink_to_mnist
+from ..preprocess import MIN_INK_MASS, ink_to_line, ink_to_mnist_batch
 from .marks import NONE, SEPARATORS
 from .path import best_path
 from .scene import page_ink
@@ -393,8 +393,8 @@ def _cut(ink: np.ndarray, config: SegmentConfig) -> tuple[Atoms, Spans, np.ndarr
     spans = candidate_spans(atoms, config)
     if len(spans) == 0:
         return None
-    canonical = np.stack([ink_to_mnist(render_span(ink, atoms, span, box))
-                          for span, box in zip(spans.index, spans.boxes, strict=True)])
+    canonical = ink_to_mnist_batch([render_span(ink, atoms, span, box)
+                                    for span, box in zip(spans.index, spans.boxes, strict=True)])
     return atoms, spans, canonical
 
 
