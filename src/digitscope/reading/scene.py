@@ -55,8 +55,8 @@ def _rules(pixels: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _quadratic(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """The terms of a quadratic surface at (u, v): shape (..., 6)."""
-    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=-1)
+    """The terms of a quadratic surface at (u, v): shape (6, ...)."""
+    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v])
 
 
 def _paper_surface(pixels: np.ndarray, usable: np.ndarray) -> np.ndarray:
@@ -67,18 +67,25 @@ def _paper_surface(pixels: np.ndarray, usable: np.ndarray) -> np.ndarray:
     ys, xs = np.mgrid[0:h:step, 0:w:step].reshape(2, -1)
     keep = usable[ys, xs]
     ys, xs = ys[keep], xs[keep]
-    values = pixels[ys, xs].astype(np.float64)  # (S, C)
-    design = _quadratic(xs / w - 0.5, ys / h - 0.5)  # (S, 6)
+    # Samples along the last axis, (6, S) terms and (C, S) values: every step of the fit below runs over long
+    # contiguous rows (a fifth of the time it took with the samples first).
+    values = pixels[ys, xs].T.astype(np.float64)  # (C, S)
+    terms = _quadratic(xs / w - 0.5, ys / h - 0.5)  # (6, S)
     # Least absolute deviations (iteratively reweighted least squares): the ink and any other outlier pull
     # on the fit with a bounded force, however far from the paper they are.
     weights = np.ones(len(ys))
+    ridge = 1e-6 * np.eye(6)
     for _ in range(PAPER_ROUNDS):
-        a = design * weights[:, None]
-        coef = np.linalg.solve(a.T @ design + 1e-6 * np.eye(6), a.T @ values)  # (6, C)
-        residual = _channel_max(np.abs(values - design @ coef))  # (S,)
+        weighted = terms * weights
+        coef = np.linalg.solve(weighted @ terms.T + ridge, weighted @ values.T)  # (6, C)
+        residual = np.abs(values - coef.T @ terms).max(axis=0)  # (S,)
         weights = 1 / np.maximum(residual, 1.0)
-    gu, gv = np.meshgrid(np.arange(w) / w - 0.5, np.arange(h) / h - 0.5)
-    return (_quadratic(gu, gv) @ coef).astype(np.float32)
+    u, v = np.arange(w) / w - 0.5, np.arange(h) / h - 0.5
+    # The surface term by term: a (6, H, W) stack of the terms would cost more than the fit.
+    along_u = np.stack([np.ones_like(u), u, u * u], 1) @ coef[[0, 1, 3]]  # (W, C)
+    along_v = np.stack([v, v * v], 1) @ coef[[2, 5]]  # (H, C)
+    across = v[:, None, None] * (u[:, None] * coef[4])  # (H, W, C)
+    return (across + along_u + along_v[:, None]).astype(np.float32)
 
 
 def clean_scene(image: np.ndarray) -> np.ndarray:
