@@ -68,7 +68,7 @@ def _paper_surface(pixels: np.ndarray, usable: np.ndarray) -> np.ndarray:
     keep = usable[ys, xs]
     ys, xs = ys[keep], xs[keep]
     # Samples along the last axis, (6, S) terms and (C, S) values: every step of the fit below runs over long
-    # contiguous rows (a fifth of the time it took with the samples first).
+    # contiguous rows (with the surface evaluated term by term, 2.0 -> 1.5 ms on an ORAND amount).
     values = pixels[ys, xs].T.astype(np.float64)  # (C, S)
     terms = _quadratic(xs / w - 0.5, ys / h - 0.5)  # (6, S)
     # Least absolute deviations (iteratively reweighted least squares): the ink and any other outlier pull
