@@ -110,18 +110,23 @@ def test_an_ink_map_gives_the_same_digit_by_the_short_way():
 def test_ink_maps_read_together_each_give_their_own_digit():
     """The Reader canonicalises all its candidates in one call; each must come out as it would alone. A lone speck
     is the heaviest ink of its own image (kept), but a twentieth of the digit beside it (dropped, were the two
-    judged together); ink reaching the right edge must not join the next image's ink at its left edge."""
+    judged together). And ink on the right border of one image must not join ink on the left border of the next:
+    joined, the next one's stroke would count as the first one's, and its own speck (a twentieth of that stroke,
+    dropped alone) would be kept."""
     digit = np.round(ink_map(seven())).astype(np.uint8)
     speck = np.zeros((6, 5), np.uint8)
     speck[2:4, 2:4] = 200
-    edge = digit[:, : digit.shape[1] // 2].copy()  # cut through the strokes: ink on its right border
-    faint = digit // 3
-    inks = [edge, digit, speck, np.zeros((9, 9), np.uint8), faint]
+    to_the_right = np.zeros((10, 10), np.uint8)
+    to_the_right[2:9, 5:] = 255
+    from_the_left = np.zeros((10, 20), np.uint8)
+    from_the_left[2:9, :4] = 255
+    from_the_left[5, 15] = 200
+    inks = [digit, speck, to_the_right, from_the_left, np.zeros((9, 9), np.uint8), digit // 3]
     together = ink_to_mnist_batch(inks)
-    assert together.shape == (5, 28, 28) and together.dtype == np.uint8
+    assert together.shape == (6, 28, 28) and together.dtype == np.uint8
     for alone, ink in zip(together, inks, strict=True):
         assert np.array_equal(alone, to_mnist(np.pad(ink, 2)))
-    assert together[2].any() and not together[3].any()
+    assert together[1].any() and not together[4].any()
     assert ink_to_mnist_batch([]).shape == (0, 28, 28)
 
 
