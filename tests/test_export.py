@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import digitscope
 from digitscope.cli import app
+from digitscope.inference.backends import resolve_backend
 from digitscope.inference.export import PARITY_TOLERANCE, export_onnx
 from digitscope.models import create_model
 from digitscope.models.persist import save_model
@@ -241,3 +242,42 @@ def test_a_compiled_graph_is_made_again_when_the_weights_change(data_home, ten_c
         digitscope.load(ten_class_model, backend="torch").logits(images))).max() <= PARITY_TOLERANCE
     assert np.abs(after.predict_proba(images) - before).max() > 0.01
     assert len(list((data_home / "compiled").glob("*.onnx"))) == 2
+
+
+def test_the_int8_backend_runs_the_graph_kept_beside_the_model_and_only_while_its_weights_stay(data_home,
+                                                                                                ten_class_model):
+    """`--backend int8` runs the model's int8 graph (made by `digitscope export --quantize int8 --out`
+    NAME.int8.onnx); without one, or once the weights beside it changed, loading says what to run instead of
+    reading digits with a graph that is not the model's."""
+    from digitscope import data
+    from digitscope.models.persist import load_model
+    from digitscope.store.saved import int8_path
+
+    data.register(data.DatasetInfo(name="drawn", description="drawn digits for tests", splits=("train",),
+                                   fetch=lambda: {"train": drawn_dataset(1300, 0)}))
+    with pytest.raises(ValueError, match="no int8 graph.*--quantize int8"):
+        digitscope.load(ten_class_model, backend="int8")
+    result = CliRunner().invoke(app, ["export", "--model", str(ten_class_model), "--quantize", "int8",
+                                      "--calibration", "drawn:train", "--out", str(int8_path(ten_class_model))])
+    assert result.exit_code == 0, result.output
+    held_out = data.load("drawn:train").images[1000:]
+    int8 = digitscope.load(ten_class_model, backend="int8").predict_proba(held_out)
+    plain = digitscope.load(ten_class_model, backend="torch").predict_proba(held_out)
+    assert (int8.argmax(1) == plain.argmax(1)).mean() >= 0.98
+    assert 0 < np.abs(int8 - plain).max() < 0.5  # its own graph's answers: close to the model's, not the same
+    network, card = load_model(ten_class_model)
+    with torch.no_grad():
+        network[-1].bias.add_(1.0)
+    save_model(ten_class_model, network, card)
+    with pytest.raises(ValueError, match="not made from the weights"):
+        digitscope.load(ten_class_model, backend="int8")
+    with pytest.raises(ValueError, match="int8 backend runs on the CPU"):
+        resolve_backend("int8", "cuda")
+
+
+def test_the_bundled_reading_model_has_a_current_int8_graph_that_answers_like_it():
+    images = digits()[:6]  # drawn digits and a blank
+    int8 = digitscope.load("reading", backend="int8")
+    assert int8.backend.name == "onnxruntime"
+    plain = digitscope.load("reading").predict_proba(images)
+    assert list(int8.predict_proba(images).argmax(1)) == list(plain.argmax(1))

@@ -287,6 +287,10 @@ def test_cli_read_json_and_a_bad_file(tmp_path, digits):
     assert "not a supported image" in second["error"]
     human = CliRunner().invoke(app, ["read", str(good)])
     assert human.exit_code == 0 and "73" in human.stdout
+    int8 = CliRunner().invoke(app, ["read", str(good), "--backend", "int8", "--json"])  # the bundled int8 graph
+    assert int8.exit_code == 0 and json.loads(int8.stdout)["text"] == "73"
+    wrong = CliRunner().invoke(app, ["read", str(good), "--backend", "int4"])
+    assert wrong.exit_code != 0 and "auto, torch, onnxruntime, int8" in wrong.output
 
 
 # --- the number's reject rule at a chosen risk

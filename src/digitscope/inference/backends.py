@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-BACKENDS = ("auto", "torch", "onnxruntime")
+# int8: onnxruntime on the model's int8 graph, quantized and checked once by ``digitscope export --quantize int8`` and
+# kept beside its weights (``store.saved.int8_path``): about twice as fast on 25 digits at a time where the CPU has
+# VNNI, at some 0.5% of digits read otherwise (the bundled ``reading``: docs/reading.md). Never chosen by ``auto``.
+BACKENDS = ("auto", "torch", "onnxruntime", "int8")
 # Images per network call. Larger batches are no faster on a CPU (256 is the fastest measured for both
 # backends), and the peak activations of the largest batch seen stay allocated: onnxruntime's arena kept
 # growing with each new batch size at 2048, which made long batch-reading jobs grow too.
@@ -124,13 +127,13 @@ def resolve_backend(choice: str, device_type: str, mc_samples: int = 0) -> str:
         raise ValueError(f"unknown backend {choice!r}; choose one of: {', '.join(BACKENDS)}")
     if choice == "auto":
         return "onnxruntime" if device_type == "cpu" and not mc_samples and onnxruntime_available() else "torch"
-    if choice == "onnxruntime":
+    if choice in ("onnxruntime", "int8"):
         if device_type != "cpu":
-            raise ValueError(f"the onnxruntime backend runs on the CPU; this model is on {device_type}")
+            raise ValueError(f"the {choice} backend runs on the CPU; this model is on {device_type}")
         if mc_samples:
             raise ValueError("MC dropout (--mc-samples) runs on the torch backend only")
         if not onnxruntime_available():
-            raise ValueError("the onnxruntime backend needs the onnxruntime package: pip install onnxruntime")
+            raise ValueError(f"the {choice} backend needs the onnxruntime package: pip install onnxruntime")
     return choice
 
 

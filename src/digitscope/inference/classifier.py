@@ -25,7 +25,7 @@ from ..costs import min_cost_decision, parse_cost
 from ..labels import NOT_A_DIGIT
 from ..store.bundled import resolve_model_path
 from ..store.card import ModelCard
-from ..store.saved import card_path, read_card, weights_path
+from ..store.saved import WEIGHTS_DIGEST_KEY, card_path, int8_path, read_card, weights_digest, weights_path
 from .backends import (
     PREDICT_BATCH,
     Backend,
@@ -87,6 +87,8 @@ class DigitClassifier:
         resolve_backend(backend, self.device_type, mc_samples)
         self.backend_choice = backend
         self.threads = threads  # onnxruntime threads per call; None: every usable core
+        if backend == "int8":
+            _ = self.backend  # built now: a missing or stale int8 graph fails at load, not at the first digit
         # The decision rule and cost matrix the model was trained or calibrated with, unless overridden.
         config = self.card.config
         self.decision = decision or config.get("decision", "argmax")
@@ -136,7 +138,10 @@ class DigitClassifier:
         """Built on first use. onnxruntime runs a saved model's compiled graph, made (with PyTorch) on its first
         load on this machine; 'auto' falls back to torch, with a warning, when a model does not survive export
         (an architecture the exporter cannot trace faithfully), where an explicit 'onnxruntime' raises."""
-        if resolve_backend(self.backend_choice, self.device_type, self.mc_samples) == "onnxruntime":
+        choice = resolve_backend(self.backend_choice, self.device_type, self.mc_samples)
+        if choice == "int8":
+            return self._int8_backend()
+        if choice == "onnxruntime":
             try:
                 return OnnxBackend(self._onnx_graph(), self.threads)
             except Exception as exc:  # exporter and runtime raise many unrelated types; torch is always right
@@ -146,6 +151,23 @@ class DigitClassifier:
                 warnings.warn(f"onnxruntime backend unavailable for this model, using torch: {exc}", stacklevel=2)
                 return TorchBackend(model, self.device)
         return TorchBackend(self.model, self.device)
+
+    def _int8_backend(self) -> OnnxBackend:
+        """onnxruntime on the model's int8 graph (``store.saved.int8_path``), refused unless made from these weights."""
+        if self.saved is None:
+            raise ValueError("the int8 backend runs a saved model's int8 graph; this model is only in memory")
+        path = int8_path(self.saved)
+        if not path.exists():
+            raise ValueError(f"{self.source} has no int8 graph ({path}): make one with `digitscope export --model "
+                             f"{self.saved} --quantize int8 --calibration DIGITS --out {path}`, DIGITS a training set "
+                             "like what it reads, or use the onnxruntime backend")
+        backend = OnnxBackend(path, self.threads)
+        made_from = backend.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST_KEY)
+        if made_from != weights_digest(self.saved):
+            raise ValueError(f"{path} was not made from the weights beside it (they changed since): export it again "
+                             f"with `digitscope export --model {self.saved} --quantize int8 --calibration DIGITS "
+                             f"--out {path}`")
+        return backend
 
     def _onnx_graph(self) -> bytes:
         def export() -> bytes:

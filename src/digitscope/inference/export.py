@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..io import atomic_path
+from ..store.saved import WEIGHTS_DIGEST_KEY, weights_digest
 from .backends import OnnxBackend, TorchBackend, onnxruntime_available
 
 if TYPE_CHECKING:
@@ -165,6 +166,8 @@ def export_model(classifier: DigitClassifier, out: str | Path, input_dtype: str 
     else:
         images = np.random.default_rng(0).integers(0, 256, (check_images, 28, 28), dtype=np.uint8)
         report["checked_on"] = f"{check_images} random images"
+    if classifier.saved is not None:  # what it was made from, so a graph kept beside the model knows it is current
+        data = _with_metadata(data, {WEIGHTS_DIGEST_KEY: weights_digest(classifier.saved)})
     exported = classifier.proba_from_logits(OnnxBackend(data).logits(images))
     reference = classifier.predict_proba(images)
     difference = float(np.abs(exported - reference).max())

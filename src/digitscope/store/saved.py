@@ -35,6 +35,22 @@ def card_path(stem: Path) -> Path:
     return Path(stem).with_suffix(".json")
 
 
+def int8_path(stem: Path) -> Path:
+    """Where a saved model's int8 graph is kept, if it has one (``digitscope export --quantize int8 --out`` it)."""
+    return Path(stem).with_suffix(".int8.onnx")
+
+
+# An exported graph's metadata key for the digest of the weights it was made from: a graph kept beside a model
+# (its int8 graph) is refused once the weights beside it are no longer those.
+WEIGHTS_DIGEST_KEY = "digitscope_weights_sha256"
+
+
+def weights_digest(stem: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(weights_path(stem).read_bytes()).hexdigest()
+
+
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     from safetensors.torch import save_file
 
