@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from torch import nn
 
 # int8: onnxruntime on the model's int8 graph, quantized and checked once by ``digitscope export --quantize int8`` and
-# kept beside its weights (``store.saved.int8_path``): about twice as fast on 25 digits at a time where the CPU has
-# VNNI, at some 0.5% of digits read otherwise (the bundled ``reading``: docs/reading.md). Never chosen by ``auto``.
+# kept beside its weights (``store.saved.int8_path``): about twice as fast where the CPU has VNNI, and a few digits in
+# a thousand may be read otherwise (the export refuses a graph that gives PyTorch's answer on less than 99.5% of
+# held-out digits). Never chosen by ``auto``; the bundled ``reading`` has one (docs/serving.md).
 BACKENDS = ("auto", "torch", "onnxruntime", "int8")
 # Images per network call. Larger batches are no faster on a CPU (256 is the fastest measured for both
 # backends), and the peak activations of the largest batch seen stay allocated: onnxruntime's arena kept
