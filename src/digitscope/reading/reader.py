@@ -7,8 +7,9 @@
     reading.to_dict()                         # the same as JSON: `digitscope read --json`, the HTTP API
 
 How: the ink map of the one preprocessing path (``preprocess.ink_map``, once rules are painted over and
-the lighting levelled: ``scene``), atoms and candidate digits (``segment``), every candidate through
-``preprocess.to_mnist`` and scored by the digit classifier in one batched call, each score weighed by how
+the lighting levelled: ``scene``), atoms and candidate digits (``segment``), all the candidates made
+MNIST-style in one call (``preprocess.ink_to_mnist_batch``, the same digits as ``preprocess.to_mnist`` of each) and
+scored by the digit classifier in one batched call, each score weighed by how
 likely the candidate's shape is one whole digit (``prior``), then the best path through the cut graph on
 combined log-probability (``path.best_path``). A box is (x0, y0, x1, y1) in the image's pixels, x1 and y1
 exclusive, tight around the digit's ink.
