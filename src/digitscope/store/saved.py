@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..io import atomic_path
+from ..io import atomic_path, file_sha256
 from ..version import __version__
 from .card import ModelCard
 
@@ -46,9 +46,7 @@ WEIGHTS_DIGEST_KEY = "digitscope_weights_sha256"
 
 
 def weights_digest(stem: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(weights_path(stem).read_bytes()).hexdigest()
+    return file_sha256(weights_path(stem))
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
