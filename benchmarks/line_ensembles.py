@@ -23,16 +23,6 @@ from digitscope.reading import line_model
 PARTS = ("amount-lines:choose", "amount-lines:strings-val")
 
 
-def pooled_texts(members: np.ndarray, pool) -> list[str]:
-    """members: (N, MEMBERS, COLUMNS, CLASSES); pool: (MEMBERS, TEXTS) log-probabilities -> (TEXTS,) scores."""
-    texts = []
-    for line in members:
-        candidates = sorted(set(line_model.greedy_texts(line)))
-        scores = pool(np.stack([line_model.text_log_probs(m, candidates) for m in line]))
-        texts.append(candidates[int(np.argmax(scores))])
-    return texts
-
-
 def exact(texts: list[str], truth: list[str]) -> str:
     return f"{np.mean([a == b for a, b in zip(texts, truth, strict=True)]):.1%}"
 
@@ -52,7 +42,7 @@ def main() -> None:
         if members.shape[1] > 1:
             column_mean = logsumexp(members, axis=1) - np.log(members.shape[1])
             print(f"  mean of the columns: {exact(line_model.greedy_texts(column_mean), truth)}")
-            mean = pooled_texts(members, lambda s: logsumexp(s, axis=0))
+            mean = line_model.read_texts(members, lambda s: logsumexp(s, axis=0))
             print(f"  mean of the text probabilities: {exact(mean, truth)}")
             geometric = line_model.read_texts(members)
             print(f"  geometric mean of the text probabilities (line_ensemble): {exact(geometric, truth)}")

@@ -11,11 +11,12 @@ A deep ensemble of line readers (``models.ensemble.line_ensemble``) gives every 
 COLUMNS, LINE_CLASSES), MEMBERS = 1 for one line reader (``line_log_probs``). A text's probability is then the
 geometric mean of the members' probabilities of it (log-linear pooling: a text one member is sure of and the others
 doubt scores low, where the plain mean would keep a third of it), and the ensemble reads the likeliest of its
-members' own texts (``read_texts``).
+members' own texts (``read_texts``, ``line_text``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -73,31 +74,47 @@ def line_correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.tensor(right, device=y.device)
 
 
-def text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray:
-    """log P(text | line) for each text of one line: log_probs (COLUMNS, LINE_CLASSES) log-softmax of its logits, or
-    (MEMBERS, COLUMNS, LINE_CLASSES) of an ensemble's members: the geometric mean of their probabilities of each text.
+def member_text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray:
+    """log P(text | line) by each member, (MEMBERS, TEXTS), for the texts of one line: log_probs (COLUMNS,
+    LINE_CLASSES) log-softmax of its logits (one member), or (MEMBERS, COLUMNS, LINE_CLASSES) of an ensemble's.
     An empty text is the line read as all blanks; a text longer than the columns can spell is -inf."""
-    if not texts:
-        return np.zeros(0)
     members = torch.from_numpy(np.asarray(log_probs, np.float32)).reshape(-1, *np.shape(log_probs)[-2:])
     m, t = len(members), len(texts)
+    if not texts:
+        return np.zeros((m, 0))
     lp = members.unsqueeze(2).expand(-1, -1, t, -1).transpose(0, 1).reshape(members.shape[1], m * t, -1)
     lengths = torch.tensor([len(text) for text in texts] * m)
     targets = torch.tensor([int(c) for text in texts for c in text] * m, dtype=torch.long)
     columns = torch.full((m * t,), lp.shape[0], dtype=torch.long)
     nll = F.ctc_loss(lp, targets, columns, lengths, blank=BLANK, reduction="none", zero_infinity=False)
-    return -nll.double().numpy().reshape(m, t).mean(0)
+    return -nll.double().numpy().reshape(m, t)
 
 
-def read_texts(log_probs: np.ndarray) -> list[str]:
-    """What each line reads, (N, MEMBERS, COLUMNS, LINE_CLASSES) -> N texts: one member's greedy text, or of an
-    ensemble's members' greedy texts the one the members together find likeliest."""
-    texts = []
-    for members in log_probs:
-        candidates = sorted(set(greedy_texts(members)))
-        texts.append(candidates[int(np.argmax(text_log_probs(members, candidates)))] if len(candidates) > 1
-                     else candidates[0])
-    return texts
+def text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray:
+    """(TEXTS,) log P(text | line) of a line reader, an ensemble's the geometric mean of its members' probabilities
+    of each text (``member_text_log_probs``)."""
+    return member_text_log_probs(log_probs, texts).mean(0)
+
+
+def geometric_mean(member_scores: np.ndarray) -> np.ndarray:
+    """(MEMBERS, TEXTS) log-probabilities -> (TEXTS,): the log of the geometric mean of the members' probabilities."""
+    return member_scores.mean(0)
+
+
+def line_text(members: np.ndarray, pool: Callable[[np.ndarray], np.ndarray] = geometric_mean,
+              also: tuple[str, ...] = ()) -> tuple[str, dict[str, float]]:
+    """What one line reads, (MEMBERS, COLUMNS, LINE_CLASSES): one member's greedy text, or of an ensemble's members'
+    greedy texts the one the members together find likeliest (`pool`: their (MEMBERS, TEXTS) log-probabilities ->
+    one score per text). Returns it and the score of each text scored: those texts and `also`, in one CTC pass."""
+    greedy = sorted(set(greedy_texts(members)))
+    texts = list(dict.fromkeys([*greedy, *also]))
+    scores = pool(member_text_log_probs(members, texts))
+    return greedy[int(np.argmax(scores[:len(greedy)]))], dict(zip(texts, scores.tolist(), strict=True))
+
+
+def read_texts(log_probs: np.ndarray, pool: Callable[[np.ndarray], np.ndarray] = geometric_mean) -> list[str]:
+    """What each line reads (``line_text``), (N, MEMBERS, COLUMNS, LINE_CLASSES) -> N texts."""
+    return [line_text(members, pool)[0] for members in log_probs]
 
 
 def line_log_probs(backend, lines: np.ndarray, batch_size: int = 256) -> np.ndarray:

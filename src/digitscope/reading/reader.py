@@ -339,19 +339,16 @@ class Reader:
         graph: (atoms, starts, ends, is_digit, (edges, 10) log-probability of each edge as each digit, a skip's
         own score in every column). Returns the path, each edge's digit and the line reader's log-probability of
         the text read."""
-        from .line_model import read_texts, text_log_probs
+        from .line_model import line_text
 
         n, starts, ends, is_digit, edge_logp = graph
         # A digit outside the charset: all but impossible (not -inf, which the CTC sums would turn into NaN).
         line = np.where(np.append(allowed, True)[None, :], line, -1e4)
         own = answers[path][is_digit[path]]
         segmented = "".join(str(d) for d in own)
-        read = read_texts(line[None])[0]
-        texts = [segmented] if read == segmented or not read or (
-            expect_length is not None and len(read) != expect_length) else [segmented, read]
-        line_scores = text_log_probs(line, texts)
-        best = (path, answers, float(line_scores[0]))
-        if len(texts) == 1:
+        read, line_scores = line_text(line, also=(segmented,))
+        best = (path, answers, line_scores[segmented])
+        if read == segmented or not read or (expect_length is not None and len(read) != expect_length):
             return best
         digits = np.array([int(c) for c in read])
         found = best_path(n, starts, ends, edge_logp[:, digits], is_digit, len(digits))
@@ -363,11 +360,11 @@ class Reader:
             return float(sum(edge_logp[e, text[k]] if is_digit[e] else edge_logp[e, 0]
                              for e, k in zip(edges, position, strict=True)))
 
-        if line_scores[1] + path_score(found, digits) <= line_scores[0] + path_score(path, own):
+        if line_scores[read] + path_score(found, digits) <= line_scores[segmented] + path_score(path, own):
             return best
         edge_digits = answers.copy()
         edge_digits[[e for e in found if is_digit[e]]] = digits
-        return found, edge_digits, float(line_scores[1])
+        return found, edge_digits, line_scores[read]
 
 
 def _line_log_probs(model, lines: np.ndarray) -> np.ndarray:
