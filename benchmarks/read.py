@@ -27,6 +27,7 @@ import numpy as np
 import digitscope
 from digitscope.boxes import box_iou
 from digitscope.data import synthetic
+from digitscope.inference.backends import BACKENDS
 from digitscope.reading import Reader, SegmentConfig
 
 TARGETS = {"a": "≥ 99.0%", "b 1-5": "≥ 97%", "b 6-10": "≥ 93%", "c": "≥ 96%"}
@@ -71,6 +72,7 @@ def throughput(reader: Reader, images: list[np.ndarray], repeats: int) -> float:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="reading", help="the Reader's classifier (default: the bundled reading model)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help="what runs the classifier")
     p.add_argument("--n", type=int, default=500, help="strings per set")
     p.add_argument("--speed-n", type=int, default=200, help="5-digit strings timed")
     p.add_argument("--repeats", type=int, default=3)
@@ -85,7 +87,7 @@ def main() -> None:
     source = digitscope.data.load(args.data)
     seed = args.seed
     sets = synthetic.reading_sets(source.images, source.labels, args.n, seed)
-    classifier = digitscope.load(args.model)
+    classifier = digitscope.load(args.model, backend=args.backend)
     config = SegmentConfig.from_card(classifier.card)
     if args.unread_ink is not None:
         config = replace(config, unread_ink=args.unread_ink)

@@ -58,7 +58,8 @@ def main() -> None:
     p.add_argument("--line-model", default=None,
                    help="a line reader beside the classifier (e.g. amounts, runs/lines/model)")
     p.add_argument("--max-risk", type=float, default=None, help="the number's reject rule at this risk")
-    p.add_argument("--backend", default="auto", choices=BACKENDS, help="what runs the classifier (int8: its graph)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="what runs the classifier (auto: its int8 graph where it has one)")
     p.add_argument("--n", type=int, default=None, help="the first N amounts of the side only")
     p.add_argument("--path", default=None, help="the ORAND-CAR-A copy (default: ../shared/data/orand-car-a)")
     p.add_argument("--failures", type=Path, default=None, help="write wrong or refused amounts here as PNGs")
@@ -78,12 +79,12 @@ def main() -> None:
             path = args.failures / f"{orand.amount_id(amounts.names[k])}.png"
             draw(amounts.images[k], amounts.boxes[k], reading, path, amounts.texts[k])
 
-    reader = Reader(digitscope.load(args.model, backend=args.backend), max_risk=args.max_risk,
-                    line_model=args.line_model)
+    classifier = digitscope.load(args.model, backend=args.backend)
+    reader = Reader(classifier, max_risk=args.max_risk, line_model=args.line_model)
     r = score_amounts(reader, amounts.images, amounts.texts, amounts.boxes, on_wrong)
     part = f" ({args.part} part)" if args.part else ""
-    print(f"ORAND-CAR-A {args.split}{part}, {r['n']} amounts, model {args.model} ({args.backend}), line reader "
-          f"{args.line_model}")
+    print(f"ORAND-CAR-A {args.split}{part}, {r['n']} amounts, model {args.model} ({classifier.resolved_backend}), "
+          f"line reader {args.line_model}")
     print(f"exact {r['exact']:.1%}  refused {r['refused']:.1%}  exact among answered {r['exact_answered']:.1%} "
           f"({round(r['exact_answered'] * r['answered'])}/{r['answered']})  box IoU {r['box_iou']:.3f} "
           f"({r['boxes_matched']:.1%} of true boxes matched)  {r['amounts_per_second']:.1f} amounts/s "

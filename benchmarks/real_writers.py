@@ -3,7 +3,7 @@
     python benchmarks/real_writers.py                                  # the bundled models, all three
     python benchmarks/real_writers.py --model runs/m --cvl-split eval  # another model; CVL's evaluation writers
     python benchmarks/real_writers.py --no-ocr                         # without the RapidOCR comparison
-    python benchmarks/real_writers.py --reading-backend int8           # the Reader's model on its int8 graph
+    python benchmarks/real_writers.py --reading-backend onnxruntime    # the Reader's model on its float graph
 
 Digits (the model read by `predict`, its own reject rule left aside):
 - CVL `valid` (60 writers the model never trained on; the split choices are made on) or `eval` (176 further
@@ -85,20 +85,21 @@ def main() -> None:
     p.add_argument("--reading-model", default="reading", help="the Reader's model for the amounts")
     p.add_argument("--line-model", default="amounts", help="the line reader read beside it ('none': leave it out)")
     p.add_argument("--reading-backend", default="auto", choices=BACKENDS,
-                   help="what runs the Reader's model (int8: its int8 graph, the bundled reading model has one)")
+                   help="what runs the Reader's model (auto: its int8 graph where it has one, as the bundled "
+                        "reading model does)")
     p.add_argument("--cvl-split", default="valid", choices=("valid", "eval"), help="the CVL writers to read")
     p.add_argument("--no-ocr", action="store_true", help="leave out the RapidOCR comparison")
     args = p.parse_args()
 
     model = digitscope.load(args.model)
-    lines = [f"digit model: {args.model}; reading model: {args.reading_model} ({args.reading_backend}); line reader: "
-             f"{args.line_model}"]
+    reading = digitscope.load(args.reading_model, backend=args.reading_backend)
+    lines = [f"digit model: {args.model}; reading model: {args.reading_model} ({reading.resolved_backend}); line "
+             f"reader: {args.line_model}"]
     lines += digit_lines(f"CVL {args.cvl_split}",
                          digits_report(model, f"cvl:{args.cvl_split}", cvl.writer_ids(args.cvl_split)))
     lines += digit_lines("MNIST test", digits_report(model, "mnist-writers:test", mnist_writers.writer_ids("test")))
 
     held_out = orand.load(split="test")
-    reading = digitscope.load(args.reading_model, backend=args.reading_backend)
     readers = {"Reader": Reader(reading)}
     if args.line_model != "none":
         readers[f"Reader with the line reader {args.line_model} (its own reject rule)"] = Reader(

@@ -32,6 +32,16 @@ def test_default_model_reads_every_bundled_example():
         assert abs(sum(a["probabilities"]) + a["not_a_digit"] - 1) < 1e-4 and a["confidence"] == max(a["probabilities"])
 
 
+def test_predict_runs_on_the_backend_asked_and_names_the_allowed_ones():
+    # reading keeps an int8 graph beside its weights; on it the bundled examples read as on its float graph.
+    answers = {b: [json.loads(line)["digit"] for line in run("predict", *EXAMPLES, "--model", "reading", "--backend",
+                                                            b, "--json").stdout.splitlines()]
+               for b in ("int8", "onnxruntime")}
+    assert answers["int8"] == answers["onnxruntime"] == [int(p.name[0]) for p in EXAMPLES]
+    wrong = run("predict", EXAMPLES[0], "--backend", "gpu")
+    assert wrong.exit_code != 0 and "auto, torch, onnxruntime, int8" in wrong.output
+
+
 def test_a_mis_cut_fragment_is_not_a_digit_a_scribble_is_refused_and_a_digit_is_answered(tmp_path):
     from drawn_digits import PAD_HEIGHT, PAD_WIDTH, PEN, strokes
 

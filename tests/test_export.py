@@ -247,8 +247,9 @@ def test_a_compiled_graph_is_made_again_when_the_weights_change(data_home, ten_c
 def test_the_int8_backend_runs_the_graph_kept_beside_the_model_and_only_while_its_weights_stay(data_home,
                                                                                                 ten_class_model):
     """`--backend int8` runs the model's int8 graph (made by `digitscope export --quantize int8 --out`
-    NAME.int8.onnx); without one, or once the weights beside it changed, loading says what to run instead of
-    reading digits with a graph that is not the model's."""
+    NAME.int8.onnx), and so does `auto` once there is one; without one, or once the weights beside it changed,
+    loading says what to run instead of reading digits with a graph that is not the model's, and `auto` warns and
+    runs the weights' own float graph."""
     from digitscope import data
     from digitscope.models.persist import load_model
     from digitscope.store.saved import int8_path
@@ -265,19 +266,23 @@ def test_the_int8_backend_runs_the_graph_kept_beside_the_model_and_only_while_it
     plain = digitscope.load(ten_class_model, backend="torch").predict_proba(held_out)
     assert (int8.argmax(1) == plain.argmax(1)).mean() >= 0.98
     assert 0 < np.abs(int8 - plain).max() < 0.5  # its own graph's answers: close to the model's, not the same
+    chosen = digitscope.load(ten_class_model)
+    assert chosen.backend.name == "int8" and np.array_equal(chosen.predict_proba(held_out), int8)
     network, card = load_model(ten_class_model)
     with torch.no_grad():
         network[-1].bias.add_(1.0)
     save_model(ten_class_model, network, card)
     with pytest.raises(ValueError, match="not made from the weights"):
         digitscope.load(ten_class_model, backend="int8")
+    with pytest.warns(UserWarning, match="not made from the weights.*float graph"):
+        assert digitscope.load(ten_class_model).backend.name == "onnxruntime"
     with pytest.raises(ValueError, match="int8 backend runs on the CPU"):
         resolve_backend("int8", "cuda")
 
 
 def test_the_bundled_reading_model_has_a_current_int8_graph_that_answers_like_it():
     images = digits()[:6]  # drawn digits and a blank
-    int8 = digitscope.load("reading", backend="int8")
-    assert int8.backend.name == "onnxruntime"
-    plain = digitscope.load("reading").predict_proba(images)
+    int8 = digitscope.load("reading")  # auto: the graph is there, so it runs
+    assert int8.backend.name == "int8"
+    plain = digitscope.load("reading", backend="onnxruntime").predict_proba(images)
     assert list(int8.predict_proba(images).argmax(1)) == list(plain.argmax(1))

@@ -84,6 +84,7 @@ def number_risk(ctx: typer.Context,
         target = writable_stem(line_model, out)
         network, card = load_line_model(line_model)
         rule = {"classifier": model, **fit_line_risk(classifier, network, default_risk, strings, seed)}
+    rule["backend"] = classifier.backend.name  # what read the digits it was fitted on: int8 scores a little apart
     rule["command"] = command_line(ctx)
     write_card(target, replace(card, reading={**card.reading, "number_reject": rule}))
     emit({"model": str(target), "number_reject": rule}, as_json, lambda r: console.print(

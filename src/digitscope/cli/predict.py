@@ -55,23 +55,27 @@ def evaluate(model: str = MODEL,
     emit(report, as_json, render)
 
 
+BACKEND = typer.Option("auto", "--backend", help="what runs the digit classifier: auto (on a CPU, the model's int8 "
+                                                 "graph where it has one, else onnxruntime), torch, onnxruntime, or "
+                                                 "int8 (the model's int8 graph, kept beside it: faster on CPUs with "
+                                                 "VNNI, a few digits in a thousand read otherwise)")
+
+
 @reports_errors()
 def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP"),
             model: str = MODEL, mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
-            decision: str | None = DECISION, cost: str | None = COST, as_json: bool = JSON) -> None:
+            decision: str | None = DECISION, cost: str | None = COST, backend: str = BACKEND,
+            as_json: bool = JSON) -> None:
     """Read one digit from each image. Exit code 1 when any file could not be read."""
     from ..inference.classifier import load
 
-    clf = load(model, mc_samples=mc_samples, decision=decision, cost=cost)
+    clf = load(model, mc_samples=mc_samples, decision=decision, cost=cost, backend=backend)
     emit_per_file([r.to_dict() for r in clf.predict_files(images)], as_json, lambda r: (
         f"{r['file']}: [yellow]{r['reason'].replace('_', ' ')}[/yellow]" if r["rejected"]
         else f"{r['file']}: [bold]{r['digit']}[/bold]  ({r['confidence']:.1%})"))
 
 
 ENGINES = ("local", "ray")
-BACKEND = typer.Option("auto", "--backend", help="what runs the digit classifier: auto (onnxruntime on a CPU), torch, "
-                                                 "onnxruntime, or int8 (the model's int8 graph, kept beside it: "
-                                                 "faster on CPUs with VNNI, a few digits in a thousand read otherwise)")
 LINE_MODEL = typer.Option(None, "--line-model", help="a line reader that reads the whole line as well (e.g. "
                                                       "amounts, for cheque amounts): the text both readers find "
                                                       "likeliest wins, and its own reject rule decides")

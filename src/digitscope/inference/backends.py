@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 # int8: onnxruntime on the model's int8 graph, quantized and checked once by ``digitscope export --quantize int8`` and
 # kept beside its weights (``store.saved.int8_path``): about twice as fast where the CPU has VNNI, and a few digits in
 # a thousand may be read otherwise (the export refuses a graph that gives PyTorch's answer on less than 99.5% of
-# held-out digits). Never chosen by ``auto``; the bundled ``reading`` has one (docs/serving.md).
+# held-out digits). ``auto`` chooses it for a model that has one, since keeping the graph beside the weights is the
+# model's maker choosing it; the bundled ``reading`` has one (docs/serving.md).
 BACKENDS = ("auto", "torch", "onnxruntime", "int8")
 # Images per network call. Larger batches are no faster on a CPU (256 is the fastest measured for both
 # backends), and the peak activations of the largest batch seen stay allocated: onnxruntime's arena kept
@@ -122,12 +123,15 @@ def default_device_type() -> str:
     return default_device().type
 
 
-def resolve_backend(choice: str, device_type: str, mc_samples: int = 0) -> str:
-    """'auto' -> onnxruntime on a CPU when it is installed (and no MC dropout asked), otherwise torch."""
+def resolve_backend(choice: str, device_type: str, mc_samples: int = 0, has_int8: bool = False) -> str:
+    """'auto' -> on a CPU with onnxruntime installed (and no MC dropout asked), the model's int8 graph where it has
+    one (`has_int8`) and onnxruntime otherwise; torch elsewhere."""
     if choice not in BACKENDS:
         raise ValueError(f"unknown backend {choice!r}; choose one of: {', '.join(BACKENDS)}")
     if choice == "auto":
-        return "onnxruntime" if device_type == "cpu" and not mc_samples and onnxruntime_available() else "torch"
+        if device_type == "cpu" and not mc_samples and onnxruntime_available():
+            return "int8" if has_int8 else "onnxruntime"
+        return "torch"
     if choice in ("onnxruntime", "int8"):
         if device_type != "cpu":
             raise ValueError(f"the {choice} backend runs on the CPU; this model is on {device_type}")

@@ -133,14 +133,28 @@ class DigitClassifier:
         network = self._network if self._network is not None else load_model(self.saved)[0]
         return network.to(self.device).eval()
 
+    @property
+    def resolved_backend(self) -> str:
+        """What ``backend`` runs on (torch, onnxruntime or int8), without building it: 'auto' is int8 for a saved
+        model with an int8 graph beside it (``backends.resolve_backend``)."""
+        has_int8 = self.saved is not None and int8_path(self.saved).exists()
+        return resolve_backend(self.backend_choice, self.device_type, self.mc_samples, has_int8)
+
     @cached_property
     def backend(self) -> Backend:
         """Built on first use. onnxruntime runs a saved model's compiled graph, made (with PyTorch) on its first
         load on this machine; 'auto' falls back to torch, with a warning, when a model does not survive export
-        (an architecture the exporter cannot trace faithfully), where an explicit 'onnxruntime' raises."""
-        choice = resolve_backend(self.backend_choice, self.device_type, self.mc_samples)
+        (an architecture the exporter cannot trace faithfully), where an explicit 'onnxruntime' raises. Likewise
+        'auto' falls back from an int8 graph the weights beside it have outgrown to their float graph."""
+        choice = self.resolved_backend
         if choice == "int8":
-            return self._int8_backend()
+            try:
+                return self._int8_backend()
+            except ValueError as exc:
+                if self.backend_choice != "auto":
+                    raise
+                warnings.warn(f"{exc}; using the float graph", stacklevel=2)
+                choice = "onnxruntime"
         if choice == "onnxruntime":
             try:
                 return OnnxBackend(self._onnx_graph(), self.threads)
@@ -162,6 +176,7 @@ class DigitClassifier:
                              f"{self.saved} --quantize int8 --calibration DIGITS --out {path}`, DIGITS a training set "
                              "like what it reads, or use the onnxruntime backend")
         backend = OnnxBackend(path, self.threads)
+        backend.name = "int8"  # what reports and /health say runs the model
         made_from = backend.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST_KEY)
         if made_from != weights_digest(self.saved):
             raise ValueError(f"{path} was not made from the weights beside it (they changed since): export it again "

@@ -59,7 +59,8 @@ class ModelInfo(BaseModel):
     routes: list[str] = Field(description="what it answers: /v1/classify, /v1/read (and the page)")
     arch: str
     parameters: int | None
-    backend: str = Field(description="what computes the logits: onnxruntime or torch")
+    backend: str = Field(description="what computes the logits: onnxruntime, int8 (onnxruntime on the model's int8 "
+                                     "graph) or torch")
     temperature: float = Field(description="calibration temperature (1.0: uncalibrated)")
     reject_threshold: float | None = Field(description="confidence below which answers are refused")
     val_accuracy: float | None

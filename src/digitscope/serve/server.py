@@ -17,7 +17,7 @@ from functools import partial
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from ..inference.backends import resolve_backend, usable_cores
+from ..inference.backends import usable_cores
 from ..inference.classifier import DigitClassifier
 
 # More workers than this gain little for one model and cost a model's memory each.
@@ -61,7 +61,7 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
     classifier = DigitClassifier.load(model, threads=1)
     if read_model != model:
         DigitClassifier.load(read_model, threads=1)
-    backend = resolve_backend(classifier.backend_choice, classifier.device_type)
+    backend = classifier.resolved_backend
     os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE] = model, read_model
     config = uvicorn.Config("digitscope.serve.server:worker_app", factory=True, workers=workers, **options)
     listening = config.bind_socket()  # exits with status 1 when the address is taken
