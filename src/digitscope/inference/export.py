@@ -35,6 +35,7 @@ PROBE_TOLERANCE = 1e-4
 PARITY_TOLERANCE = 1e-4
 QUANTIZATIONS = ("none", "int8")
 CALIBRATION_IMAGES = 1000
+CALIBRATION_SEED = 0
 INT8_MIN_AGREEMENT = 0.995
 # Cards keep their training history; an exported file carries what inference needs.
 CARD_KEYS_EXPORTED = ("arch", "arch_kwargs", "calibration", "reject", "config", "data", "seed", "code_version")
@@ -144,9 +145,11 @@ def export_model(classifier: DigitClassifier, out: str | Path, input_dtype: str 
     against PyTorch.
 
     Plain graphs must give calibrated probabilities within PARITY_TOLERANCE of PyTorch's on ``check_images``
-    random digits. An int8 graph is calibrated on the first CALIBRATION_IMAGES digits of ``calibration`` (uint8
-    N x 28 x 28 training digits, named ``calibration_name`` in the report) and must give PyTorch's answer on at
-    least INT8_MIN_AGREEMENT of the next ``check_images`` of them."""
+    random digits. An int8 graph is calibrated on CALIBRATION_IMAGES digits drawn at random from ``calibration``
+    (uint8 N x 28 x 28 training digits, named ``calibration_name`` in the report) and must give PyTorch's answer on
+    at least INT8_MIN_AGREEMENT of ``check_images`` others. At random, not the first: a set made of several sources
+    one after the other (``reading-candidates``: ORAND's cuts, then CVL's, then MNIST's) would otherwise set every
+    activation's range from one source alone."""
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantize!r}; choose one of: {', '.join(QUANTIZATIONS)}")
     if not onnxruntime_available():
@@ -159,10 +162,11 @@ def export_model(classifier: DigitClassifier, out: str | Path, input_dtype: str 
             raise ValueError(f"{calibration_name or 'the calibration set'} has "
                              f"{0 if calibration is None else len(calibration)} images; int8 calibration and its "
                              f"check need {CALIBRATION_IMAGES + check_images}")
-        data = quantize_int8(data, calibration[:CALIBRATION_IMAGES])
-        images = calibration[CALIBRATION_IMAGES:CALIBRATION_IMAGES + check_images]
-        report["calibration"] = f"{calibration_name}[:{CALIBRATION_IMAGES}]"
-        report["checked_on"] = f"{calibration_name}[{CALIBRATION_IMAGES}:{CALIBRATION_IMAGES + check_images}]"
+        drawn = np.random.default_rng(CALIBRATION_SEED).permutation(len(calibration))
+        data = quantize_int8(data, calibration[drawn[:CALIBRATION_IMAGES]])
+        images = calibration[drawn[CALIBRATION_IMAGES:CALIBRATION_IMAGES + check_images]]
+        report["calibration"] = f"{CALIBRATION_IMAGES} of {calibration_name} at random (seed {CALIBRATION_SEED})"
+        report["checked_on"] = f"{check_images} others of {calibration_name}"
     else:
         images = np.random.default_rng(0).integers(0, 256, (check_images, 28, 28), dtype=np.uint8)
         report["checked_on"] = f"{check_images} random images"
