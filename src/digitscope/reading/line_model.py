@@ -90,15 +90,16 @@ def member_text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray
     return -nll.double().numpy().reshape(m, t)
 
 
-def text_log_probs(log_probs: np.ndarray, texts: list[str]) -> np.ndarray:
-    """(TEXTS,) log P(text | line) of a line reader, an ensemble's the geometric mean of its members' probabilities
-    of each text (``member_text_log_probs``)."""
-    return member_text_log_probs(log_probs, texts).mean(0)
-
-
 def geometric_mean(member_scores: np.ndarray) -> np.ndarray:
     """(MEMBERS, TEXTS) log-probabilities -> (TEXTS,): the log of the geometric mean of the members' probabilities."""
     return member_scores.mean(0)
+
+
+def text_log_probs(log_probs: np.ndarray, texts: list[str],
+                   pool: Callable[[np.ndarray], np.ndarray] = geometric_mean) -> np.ndarray:
+    """(TEXTS,) log P(text | line) of a line reader; an ensemble's pools its members' (``member_text_log_probs``),
+    by default the geometric mean of their probabilities of each text."""
+    return pool(member_text_log_probs(log_probs, texts))
 
 
 def line_text(members: np.ndarray, pool: Callable[[np.ndarray], np.ndarray] = geometric_mean,
@@ -108,7 +109,7 @@ def line_text(members: np.ndarray, pool: Callable[[np.ndarray], np.ndarray] = ge
     one score per text). Returns it and the score of each text scored: those texts and `also`, in one CTC pass."""
     greedy = sorted(set(greedy_texts(members)))
     texts = list(dict.fromkeys([*greedy, *also]))
-    scores = pool(member_text_log_probs(members, texts))
+    scores = text_log_probs(members, texts, pool)
     return greedy[int(np.argmax(scores[:len(greedy)]))], dict(zip(texts, scores.tolist(), strict=True))
 
 
