@@ -63,12 +63,13 @@ class TorchBackend:
 
 
 class OnnxBackend:
-    """An onnxruntime session over a graph from ``export.export_onnx`` (uint8 or float32 input)."""
+    """An onnxruntime session over a graph from ``export.export_onnx`` (uint8 or float32 input); `name`: what reports
+    and /health call it (``int8`` for a model's int8 graph)."""
 
-    name = "onnxruntime"
-
-    def __init__(self, onnx_model: bytes | str | Path, threads: int | None = None):
+    def __init__(self, onnx_model: bytes | str | Path, threads: int | None = None, name: str = "onnxruntime"):
         import onnxruntime as ort
+
+        self.name = name
 
         options = ort.SessionOptions()
         # One graph at a time on few cores: parallelism inside each operator, none between operators.

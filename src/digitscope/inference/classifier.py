@@ -175,8 +175,7 @@ class DigitClassifier:
             raise ValueError(f"{self.source} has no int8 graph ({path}): make one with `digitscope export --model "
                              f"{self.saved} --quantize int8 --calibration DIGITS --out {path}`, DIGITS a training set "
                              "like what it reads, or use the onnxruntime backend")
-        backend = OnnxBackend(path, self.threads)
-        backend.name = "int8"  # what reports and /health say runs the model
+        backend = OnnxBackend(path, self.threads, name="int8")
         made_from = backend.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST_KEY)
         if made_from != weights_digest(self.saved):
             raise ValueError(f"{path} was not made from the weights beside it (they changed since): export it again "
