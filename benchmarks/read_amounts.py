@@ -83,7 +83,7 @@ def main() -> None:
     reader = Reader(classifier, max_risk=args.max_risk, line_model=args.line_model)
     r = score_amounts(reader, amounts.images, amounts.texts, amounts.boxes, on_wrong)
     part = f" ({args.part} part)" if args.part else ""
-    print(f"ORAND-CAR-A {args.split}{part}, {r['n']} amounts, model {args.model} ({classifier.resolved_backend}), "
+    print(f"ORAND-CAR-A {args.split}{part}, {r['n']} amounts, model {args.model} ({classifier.backend.name}), "
           f"line reader {args.line_model}")
     print(f"exact {r['exact']:.1%}  refused {r['refused']:.1%}  exact among answered {r['exact_answered']:.1%} "
           f"({round(r['exact_answered'] * r['answered'])}/{r['answered']})  box IoU {r['box_iou']:.3f} "

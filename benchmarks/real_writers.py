@@ -93,7 +93,7 @@ def main() -> None:
 
     model = digitscope.load(args.model)
     reading = digitscope.load(args.reading_model, backend=args.reading_backend)
-    lines = [f"digit model: {args.model}; reading model: {args.reading_model} ({reading.resolved_backend}); line "
+    lines = [f"digit model: {args.model}; reading model: {args.reading_model} ({reading.backend.name}); line "
              f"reader: {args.line_model}"]
     lines += digit_lines(f"CVL {args.cvl_split}",
                          digits_report(model, f"cvl:{args.cvl_split}", cvl.writer_ids(args.cvl_split)))

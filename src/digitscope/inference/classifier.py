@@ -133,20 +133,15 @@ class DigitClassifier:
         network = self._network if self._network is not None else load_model(self.saved)[0]
         return network.to(self.device).eval()
 
-    @property
-    def resolved_backend(self) -> str:
-        """What ``backend`` runs on (torch, onnxruntime or int8), without building it: 'auto' is int8 for a saved
-        model with an int8 graph beside it (``backends.resolve_backend``)."""
-        has_int8 = self.saved is not None and int8_path(self.saved).exists()
-        return resolve_backend(self.backend_choice, self.device_type, self.mc_samples, has_int8)
-
     @cached_property
     def backend(self) -> Backend:
         """Built on first use. onnxruntime runs a saved model's compiled graph, made (with PyTorch) on its first
         load on this machine; 'auto' falls back to torch, with a warning, when a model does not survive export
         (an architecture the exporter cannot trace faithfully), where an explicit 'onnxruntime' raises. Likewise
         'auto' falls back from an int8 graph the weights beside it have outgrown to their float graph."""
-        choice = self.resolved_backend
+        # 'auto' asks for the int8 graph of a saved model that keeps one beside its weights.
+        has_int8 = self.saved is not None and int8_path(self.saved).exists()
+        choice = resolve_backend(self.backend_choice, self.device_type, self.mc_samples, has_int8)
         if choice == "int8":
             try:
                 return self._int8_backend()

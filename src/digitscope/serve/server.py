@@ -61,7 +61,8 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
     classifier = DigitClassifier.load(model, threads=1)
     if read_model != model:
         DigitClassifier.load(read_model, threads=1)
-    backend = classifier.resolved_backend
+    # The backend built, not the one asked: a stale int8 graph falls back to the float graph as it loads.
+    backend = classifier.backend.name
     os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE] = model, read_model
     config = uvicorn.Config("digitscope.serve.server:worker_app", factory=True, workers=workers, **options)
     listening = config.bind_socket()  # exits with status 1 when the address is taken
