@@ -203,17 +203,37 @@ def test_cvl_valid_is_never_trained_on(tmp_path: Path, monkeypatch: pytest.Monke
         training_data(make_config("fast", data="cvl", train_split="valid", val_split="train"))
     allowed = training_data(make_config("fast", data="cvl", train_split="train", val_split="valid"))
     assert len(allowed.x_train) == 4 and allowed.card["terms"] == cvl.TERMS
+    # Nor as a part of other data: a mixture that holds it is refused too.
+    parts = {"train": ("cvl:train", "cvl:valid"), "val": ("cvl:valid",)}
+    monkeypatch.setitem(catalog._DATASETS, "leaky", catalog.DatasetInfo(
+        "leaky", "a mixture holding a choosing split", ("train", "val"), lambda: {}, parts=parts))
+    with pytest.raises(ValueError, match="holds cvl:valid, which is for choosing and tuning only"):
+        training_data(make_config("fast", data="leaky"))
+
+
+def test_no_registered_training_split_holds_a_choosing_split() -> None:
+    """Every mixture the project registers (the default's, the reading model's, the line reader's) trains on
+    training splits only: a choosing split inside one would be learnt by every model trained on it."""
+    import digitscope.reading  # noqa: F401  registers the datasets the Reader makes
+
+    for info in catalog.list_datasets():
+        for split, specs in info.parts.items():
+            if split in info.choose_only:
+                continue
+            for spec in specs:
+                part, part_split = catalog.parse_spec(spec)
+                assert part_split not in part.choose_only, f"{info.name}:{split} holds {spec}"
 
 
 def test_part_weights_draw_a_small_population_more_often(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fixture_checksums(monkeypatch)
     catalog.fetch("cvl", _as_zip(tmp_path, _cvl_files()))
-    parts = {"train": ("cvl:valid", "cvl:train"), "val": ("cvl:valid",)}
+    parts = {"train": ("cvl:train", "cvl:train"), "val": ("cvl:valid",)}
     monkeypatch.setitem(catalog._DATASETS, "two-parts", catalog.DatasetInfo(
         "two-parts", "two populations", ("train", "val"),
         lambda: {split: catalog.concatenate(specs) for split, specs in parts.items()}, parts=parts))
     d = training_data(make_config("fast", data="two-parts", part_weights="1,3"))
-    assert d.sample_weights.tolist() == [1.0] * 3 + [3.0] * 4  # 3 digits of the first part, 4 of the second
+    assert d.sample_weights.tolist() == [1.0] * 4 + [3.0] * 4  # the 4 digits of each part
     assert d.card["part_weights"] == "1,3"
     pair = training_data(make_config("fast", data="two-parts", part_weights="1,3", classes="1,7"))  # a specialist's
     assert pair.sample_weights.tolist() == [1.0, 1.0, 3.0, 3.0] and len(pair.x_train) == 4

@@ -63,7 +63,7 @@ register(DatasetInfo(
                 "+ cvl:valid (12,166), every validation writer new to training",
     splits=tuple(MNIST_CVL_PARTS),
     fetch=lambda: {},  # nothing of its own: both splits are made of their parts
-    parts=MNIST_CVL_PARTS,
+    parts=MNIST_CVL_PARTS, choose_only=("val",),
     terms=f"{MNIST_TERMS}; {qmnist.TERMS}; {cvl.TERMS}",
 ))
 register(DatasetInfo(

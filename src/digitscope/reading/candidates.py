@@ -85,6 +85,13 @@ def digits_and_their_cuts(digits: Arrays, counts: dict[str, int], seed: int) -> 
     return Arrays(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]))
 
 
+def writers_candidates_split(split: str) -> Arrays:
+    """The same from the writer-disjoint MNIST splits (``mnist-writers:train`` / ``val``)."""
+    from ..data.catalog import load
+
+    return digits_and_their_cuts(load(f"mnist-writers:{split}"), STRINGS[split], SEEDS[split])
+
+
 def candidates_split(split: str) -> Arrays:
     from ..data.catalog import load
 

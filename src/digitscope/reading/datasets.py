@@ -65,6 +65,56 @@ register(DatasetInfo(
     terms=f"{ORAND_TERMS}; {MNIST_TERMS}; {CVL_TERMS}",
 ))
 register(DatasetInfo(
+    name="mnist-writers-candidates",
+    description="mnist-candidates from the writer-disjoint MNIST splits: train from mnist-writers:train / val from "
+                "mnist-writers:val",
+    splits=("train", "val"), fetch=lambda: {s: candidates.writers_candidates_split(s) for s in ("train", "val")},
+    fetch_split=candidates.writers_candidates_split,
+    made_by=CANDIDATE_CODE,
+    terms=f"{MNIST_TERMS}; {QMNIST_TERMS}",
+))
+CLEAN_CUTS_PARTS = {"train": ("mnist-writers-candidates:train", "cvl-candidates:train", "orand-cuts:fit"),
+                    "val": ("mnist-writers:val", "cvl:valid")}
+register(DatasetInfo(
+    name="writers-cuts",
+    description="every writer's digits and the Reader's cuts of them, no validation writer among them: train = "
+                "mnist-writers-candidates:train + cvl-candidates:train + orand-cuts:fit / val = mnist-cvl:val",
+    splits=tuple(CLEAN_CUTS_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
+    parts=CLEAN_CUTS_PARTS, choose_only=("val",),
+    terms=f"{MNIST_TERMS}; {QMNIST_TERMS}; {CVL_TERMS}; {ORAND_TERMS}",
+))
+register(DatasetInfo(
+    name="orand-cuts",
+    description="the whole digits and the Reader's candidates of ORAND-CAR-A train amounts alone (orand-candidates "
+                "without its MNIST share), 0-9 or 10 'not a digit': fit ~4/5 / choose ~1/5 of them, by amount",
+    splits=orand_candidates.SPLITS, fetch=lambda: {s: orand_candidates.cuts_split(s) for s in orand_candidates.SPLITS},
+    fetch_split=orand_candidates.cuts_split,
+    made_by=(*CANDIDATE_CODE, "data/orand.py", "reading/orand_candidates.py"),
+    terms=ORAND_TERMS,
+))
+MNIST_CVL_ORAND_PARTS = {"train": ("mnist-writers:train", "cvl:train", "orand-cuts:fit"),
+                         "val": ("mnist-writers:val", "cvl:valid")}
+register(DatasetInfo(
+    name="mnist-cvl-orand",
+    description="mnist-cvl with the cheque writers' digits: train = mnist-writers:train + cvl:train + orand-cuts:fit "
+                "(--classes 0,...,9 keeps the digits) / val = mnist-cvl:val",
+    splits=tuple(MNIST_CVL_ORAND_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
+    parts=MNIST_CVL_ORAND_PARTS, choose_only=("val",),
+    terms=f"{MNIST_TERMS}; {QMNIST_TERMS}; {CVL_TERMS}; {ORAND_TERMS}",
+))
+# The default's data with CVL's training writers seen as the Reader cuts them too (slanted, with slivers of a
+# neighbour, canonicalised from a string), not only as the 28 x 28 scans: validation is mnist-cvl's, whole new writers.
+MNIST_CVL_CUTS_PARTS = {"train": ("mnist-writers:train", "cvl-candidates:train"),
+                        "val": ("mnist-writers:val", "cvl:valid")}
+register(DatasetInfo(
+    name="mnist-cvl-cuts",
+    description="mnist-cvl with CVL's cuts: train = mnist-writers:train + cvl-candidates:train (CVL's digits and the "
+                "Reader's cuts of strings of them; --classes 0,...,9 keeps the digits) / val = mnist-cvl:val",
+    splits=tuple(MNIST_CVL_CUTS_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
+    parts=MNIST_CVL_CUTS_PARTS, choose_only=("val",),
+    terms=f"{MNIST_TERMS}; {QMNIST_TERMS}; {CVL_TERMS}",
+))
+register(DatasetInfo(
     name="amount-lines",
     description="whole amounts for the line reader, through the Reader's page ink into 32x160: train = 60k "
                 "written amounts of cvl:train and mnist-writers:train digits (separators, underlines, dashes) + the "

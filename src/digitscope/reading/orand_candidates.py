@@ -86,13 +86,19 @@ def amount_candidates(images: list[np.ndarray], texts: list[str], boxes: list[np
     return Arrays(np.concatenate(crops), np.concatenate(labels).astype(np.int64))
 
 
-def candidates_split(split: str) -> Arrays:
+def cuts_split(split: str) -> Arrays:
+    """The whole digits and the labelled candidates of the ORAND train amounts on one side (``fit``, ``choose``)."""
     from ..data import orand
-    from ..data.catalog import load
 
     amounts = orand.load(split="train")
     amounts = amounts.subset([n for n in amounts.names if side(n) == split])
-    real = amount_candidates(amounts.images, amounts.texts, amounts.boxes)
+    return amount_candidates(amounts.images, amounts.texts, amounts.boxes)
+
+
+def candidates_split(split: str) -> Arrays:
+    from ..data.catalog import load
+
+    real = cuts_split(split)
     spec, count = MNIST[split]
     # mnist-candidates is registered: this runs only as orand-candidates' fetch, which reading.datasets registers
     # beside it.

@@ -37,6 +37,11 @@ def training_data(cfg: TrainConfig) -> TrainingData:
     if cfg.train_split in info.choose_only:
         raise ValueError(f"{cfg.data}:{cfg.train_split} is for choosing and tuning only and is never trained on; "
                          f"validate on it instead (--val-split {cfg.train_split})")
+    for spec in info.parts.get(cfg.train_split, ()):  # data made of parts: none of them may be a choosing split
+        part, split = datasets.parse_spec(spec)
+        if split in part.choose_only:
+            raise ValueError(f"{cfg.data}:{cfg.train_split} holds {spec}, which is for choosing and tuning only and "
+                             "is never trained on")
     train_arrays, val_arrays = training_splits(cfg)
     x_train, y_train = as_tensors(train_arrays, cfg.limit_train)
     x_val, y_val = (None, None) if val_arrays is None else as_tensors(val_arrays)
