@@ -67,3 +67,16 @@ def test_cvl_candidates_are_the_writers_digits_and_the_cuts_of_strings_of_them(m
     for name in ("cvl-candidates", "reading-candidates"):
         with pytest.raises(ValueError, match="choosing and tuning only"):
             training_data(make_config("fast", data=name, train_split="val", val_split="train"))
+
+
+def test_writer_disjoint_candidates_are_cut_from_the_writer_disjoint_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mnist-writers-candidates:train learns no digit of mnist-writers:val, whose writers choose for it."""
+    with np.load(SAMPLE) as f:
+        digits = Arrays(f["images"], f["labels"])
+    asked = []
+    monkeypatch.setattr("digitscope.data.catalog.load", lambda spec: asked.append(spec) or digits)
+    monkeypatch.setitem(made_from.STRINGS, "train", {"a": 2, "b": 3, "c": 2})
+    made = made_from.writers_candidates_split("train")
+    assert asked == ["mnist-writers:train"]
+    n = len(digits.labels)
+    assert (made.labels[:n] == digits.labels).all() and len(made.labels) > n

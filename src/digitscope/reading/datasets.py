@@ -73,6 +73,9 @@ register(DatasetInfo(
     made_by=CANDIDATE_CODE,
     terms=f"{MNIST_TERMS}; {QMNIST_TERMS}",
 ))
+# The kinds of data the reading model learnt from (digits and the Reader's cuts of them, MNIST's, CVL's, the cheque
+# writers'), with no validation writer among them: its own MNIST part came from mnist:train, which holds most of
+# mnist-writers:val.
 CLEAN_CUTS_PARTS = {"train": ("mnist-writers-candidates:train", "cvl-candidates:train", "orand-cuts:fit"),
                     "val": ("mnist-writers:val", "cvl:valid")}
 register(DatasetInfo(
@@ -91,28 +94,6 @@ register(DatasetInfo(
     fetch_split=orand_candidates.cuts_split,
     made_by=(*CANDIDATE_CODE, "data/orand.py", "reading/orand_candidates.py"),
     terms=ORAND_TERMS,
-))
-MNIST_CVL_ORAND_PARTS = {"train": ("mnist-writers:train", "cvl:train", "orand-cuts:fit"),
-                         "val": ("mnist-writers:val", "cvl:valid")}
-register(DatasetInfo(
-    name="mnist-cvl-orand",
-    description="mnist-cvl with the cheque writers' digits: train = mnist-writers:train + cvl:train + orand-cuts:fit "
-                "(--classes 0,...,9 keeps the digits) / val = mnist-cvl:val",
-    splits=tuple(MNIST_CVL_ORAND_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
-    parts=MNIST_CVL_ORAND_PARTS, choose_only=("val",),
-    terms=f"{MNIST_TERMS}; {QMNIST_TERMS}; {CVL_TERMS}; {ORAND_TERMS}",
-))
-# The default's data with CVL's training writers seen as the Reader cuts them too (slanted, with slivers of a
-# neighbour, canonicalised from a string), not only as the 28 x 28 scans: validation is mnist-cvl's, whole new writers.
-MNIST_CVL_CUTS_PARTS = {"train": ("mnist-writers:train", "cvl-candidates:train"),
-                        "val": ("mnist-writers:val", "cvl:valid")}
-register(DatasetInfo(
-    name="mnist-cvl-cuts",
-    description="mnist-cvl with CVL's cuts: train = mnist-writers:train + cvl-candidates:train (CVL's digits and the "
-                "Reader's cuts of strings of them; --classes 0,...,9 keeps the digits) / val = mnist-cvl:val",
-    splits=tuple(MNIST_CVL_CUTS_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
-    parts=MNIST_CVL_CUTS_PARTS, choose_only=("val",),
-    terms=f"{MNIST_TERMS}; {QMNIST_TERMS}; {CVL_TERMS}",
 ))
 register(DatasetInfo(
     name="amount-lines",
