@@ -52,12 +52,20 @@ def test_strings_give_their_digits_and_their_mis_cuts():
     assert any((c == made.images[0]).all() for c in cut)
 
 
-def test_cvl_candidates_are_the_writers_digits_and_the_cuts_of_strings_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def sample_as_any_split(monkeypatch: pytest.MonkeyPatch) -> tuple[Arrays, list[str]]:
+    """The sample digits, given for whichever split is loaded, and the list of the splits asked for; few strings."""
     with np.load(SAMPLE) as f:
         digits = Arrays(f["images"], f["labels"])
-    asked = []
+    asked: list[str] = []
     monkeypatch.setattr("digitscope.data.catalog.load", lambda spec: asked.append(spec) or digits)
-    monkeypatch.setitem(made_from.STRINGS, "val", {"a": 2, "b": 3, "c": 2})
+    for split in ("train", "val"):
+        monkeypatch.setitem(made_from.STRINGS, split, {"a": 2, "b": 3, "c": 2})
+    return digits, asked
+
+
+def test_cvl_candidates_are_the_writers_digits_and_the_cuts_of_strings_of_them(sample_as_any_split) -> None:
+    digits, asked = sample_as_any_split
     made = cvl_candidates.cvl_candidates_split("val")
     assert asked == ["cvl:valid"]  # the validation writers' own digits, never the training writers'
     n = len(digits.labels)
@@ -69,13 +77,9 @@ def test_cvl_candidates_are_the_writers_digits_and_the_cuts_of_strings_of_them(m
             training_data(make_config("fast", data=name, train_split="val", val_split="train"))
 
 
-def test_writer_disjoint_candidates_are_cut_from_the_writer_disjoint_split(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writer_disjoint_candidates_are_cut_from_the_writer_disjoint_split(sample_as_any_split) -> None:
     """mnist-writers-candidates:train learns no digit of mnist-writers:val, whose writers choose for it."""
-    with np.load(SAMPLE) as f:
-        digits = Arrays(f["images"], f["labels"])
-    asked = []
-    monkeypatch.setattr("digitscope.data.catalog.load", lambda spec: asked.append(spec) or digits)
-    monkeypatch.setitem(made_from.STRINGS, "train", {"a": 2, "b": 3, "c": 2})
+    digits, asked = sample_as_any_split
     made = made_from.writers_candidates_split("train")
     assert asked == ["mnist-writers:train"]
     n = len(digits.labels)
