@@ -61,8 +61,7 @@ register(DatasetInfo(
     name="mnist-cvl",
     description="MNIST and CVL together: train = mnist-writers:train + cvl:train (61,834) / val = mnist-writers:val "
                 "+ cvl:valid (12,166), every validation writer new to training",
-    splits=tuple(MNIST_CVL_PARTS),
-    fetch=lambda: {},  # nothing of its own: both splits are made of their parts
+    splits=tuple(MNIST_CVL_PARTS),  # nothing of its own: both splits are made of their parts
     parts=MNIST_CVL_PARTS, choose_only=("val",),
     terms=f"{MNIST_TERMS}; {qmnist.TERMS}; {cvl.TERMS}",
 ))

@@ -18,7 +18,8 @@ class DatasetInfo:
     name: str
     description: str
     splits: tuple[str, ...]
-    fetch: Callable[[], dict[str, Arrays]]  # downloads / reads sources, returns every split
+    # Downloads / reads sources, returns every split; without it, fetch_split makes each split not made of parts.
+    fetch: Callable[[], dict[str, Arrays]] | None = None
     checksums: dict[str, str] = field(default_factory=dict)  # split -> canonical SHA-256, where known
     trainable: bool = True  # False for evaluation-only (out-of-distribution) sets
     # Fetches one split alone, where splits are separate large downloads (SVHN's extra is 1.3 GB).
@@ -40,6 +41,8 @@ _DATASETS: dict[str, DatasetInfo] = {}
 
 
 def register(info: DatasetInfo) -> DatasetInfo:
+    if info.fetch is None and info.fetch_split is None and set(info.splits) - set(info.parts):
+        raise ValueError(f"dataset {info.name} has splits of its own and neither fetch nor fetch_split to make them")
     _DATASETS[info.name] = info
     if info.made_by:
         # The cache's name is the code's as the program started (registration happens at import), not as it is on
@@ -102,7 +105,12 @@ def fetch(name: str, source: Path | None = None) -> dict[str, Arrays]:
         return {s: load(f"{name}:{s}") for s in info.splits if s in info.parts or cache_path(name, s).exists()}
     if source is not None and info.fetch_from is None:
         raise ValueError(f"{name} takes no --from: it is fetched from its own sources (`digitscope data list`)")
-    splits = info.fetch() if source is None else info.fetch_from(Path(source))
+    if source is not None:
+        splits = info.fetch_from(Path(source))
+    elif info.fetch is not None:
+        splits = info.fetch()
+    else:
+        splits = {s: info.fetch_split(s) for s in info.splits if s not in info.parts}
     for split, arrays in splits.items():
         if split not in info.parts:  # a split made of others is read from theirs, not stored a second time
             _store(info, split, arrays)

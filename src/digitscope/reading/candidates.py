@@ -97,6 +97,3 @@ def candidates_split(split: str) -> Arrays:
 
     return digits_and_their_cuts(load(f"mnist:{split}"), STRINGS[split], SEEDS[split])
 
-
-def fetch() -> dict[str, Arrays]:
-    return {split: candidates_split(split) for split in SPLITS}

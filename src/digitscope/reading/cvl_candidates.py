@@ -17,6 +17,3 @@ def cvl_candidates_split(split: str) -> Arrays:
 
     return digits_and_their_cuts(load(SOURCE[split]), STRINGS[split], SEEDS[split])
 
-
-def fetch() -> dict[str, Arrays]:
-    return {split: cvl_candidates_split(split) for split in SPLITS}

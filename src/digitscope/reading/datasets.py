@@ -27,14 +27,14 @@ for _name, _split, _what in (
         name=_name,
         description=f"{_what}, targets for the sequence model: train 30k / val 2k / test 5k, from the MNIST "
                     "split of the same name",
-        splits=sequence_sets.SPLITS, fetch=sequence_sets.fetch_all(_split), fetch_split=_split,
+        splits=sequence_sets.SPLITS, fetch_split=_split,
         made_by=SEQUENCE_CODE,
     ))
 register(DatasetInfo(
     name="mnist-candidates",
     description="MNIST digits plus the Reader's candidates cut from synthetic strings of them: 0-9 where a candidate "
                 "is one whole digit, 10 'not a digit' where it is none; from the MNIST split of the same name",
-    splits=candidates.SPLITS, fetch=candidates.fetch, fetch_split=candidates.candidates_split,
+    splits=candidates.SPLITS, fetch_split=candidates.candidates_split,
     made_by=CANDIDATE_CODE,
     terms=MNIST_TERMS,
 ))
@@ -42,7 +42,7 @@ register(DatasetInfo(
     name="orand-candidates",
     description="the Reader's candidates and the whole digits of ORAND-CAR-A train amounts (fit ~4/5 / choose ~1/5 "
                 "of them, by amount), 0-9 or 10 'not a digit', with 90k / 3k of mnist-candidates:train / val",
-    splits=orand_candidates.SPLITS, fetch=orand_candidates.fetch, fetch_split=orand_candidates.candidates_split,
+    splits=orand_candidates.SPLITS, fetch_split=orand_candidates.candidates_split,
     made_by=(*CANDIDATE_CODE, "data/orand.py", "reading/orand_candidates.py"),
     terms=f"{ORAND_TERMS}; {MNIST_TERMS}",
 ))
@@ -50,7 +50,7 @@ register(DatasetInfo(
     name="cvl-candidates",
     description="CVL digits plus the Reader's candidates cut from synthetic strings of them, 0-9 or 10 'not a digit': "
                 "train from cvl:train / val from cvl:valid (choosing only)",
-    splits=cvl_candidates.SPLITS, fetch=cvl_candidates.fetch, fetch_split=cvl_candidates.cvl_candidates_split,
+    splits=cvl_candidates.SPLITS, fetch_split=cvl_candidates.cvl_candidates_split,
     made_by=(*CANDIDATE_CODE, "data/cvl.py", "reading/cvl_candidates.py"), choose_only=("val",),
     terms=CVL_TERMS,
 ))
@@ -60,7 +60,7 @@ register(DatasetInfo(
     name="reading-candidates",
     description="what the reading model learns from: orand-candidates (real amounts' cuts, MNIST's) and "
                 "cvl-candidates (European writers' cuts): train = their fit and train / val = choose and val",
-    splits=tuple(READING_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
+    splits=tuple(READING_PARTS),  # nothing of its own: both splits are made of their parts
     parts=READING_PARTS, choose_only=("val",),
     terms=f"{ORAND_TERMS}; {MNIST_TERMS}; {CVL_TERMS}",
 ))
@@ -68,8 +68,7 @@ register(DatasetInfo(
     name="mnist-writers-candidates",
     description="mnist-candidates from the writer-disjoint MNIST splits: train from mnist-writers:train / val from "
                 "mnist-writers:val",
-    splits=("train", "val"), fetch=lambda: {s: candidates.writers_candidates_split(s) for s in ("train", "val")},
-    fetch_split=candidates.writers_candidates_split,
+    splits=("train", "val"), fetch_split=candidates.writers_candidates_split,
     made_by=CANDIDATE_CODE,
     terms=f"{MNIST_TERMS}; {QMNIST_TERMS}",
 ))
@@ -82,7 +81,7 @@ register(DatasetInfo(
     name="writers-cuts",
     description="every writer's digits and the Reader's cuts of them, no validation writer among them: train = "
                 "mnist-writers-candidates:train + cvl-candidates:train + orand-cuts:fit / val = mnist-cvl:val",
-    splits=tuple(CLEAN_CUTS_PARTS), fetch=lambda: {},  # nothing of its own: both splits are made of their parts
+    splits=tuple(CLEAN_CUTS_PARTS),  # nothing of its own: both splits are made of their parts
     parts=CLEAN_CUTS_PARTS, choose_only=("val",),
     terms=f"{MNIST_TERMS}; {QMNIST_TERMS}; {CVL_TERMS}; {ORAND_TERMS}",
 ))
@@ -90,8 +89,7 @@ register(DatasetInfo(
     name="orand-cuts",
     description="the whole digits and the Reader's candidates of ORAND-CAR-A train amounts alone (orand-candidates "
                 "without its MNIST share), 0-9 or 10 'not a digit': fit ~4/5 / choose ~1/5 of them, by amount",
-    splits=orand_candidates.SPLITS, fetch=lambda: {s: orand_candidates.cuts_split(s) for s in orand_candidates.SPLITS},
-    fetch_split=orand_candidates.cuts_split,
+    splits=orand_candidates.SPLITS, fetch_split=orand_candidates.cuts_split,
     made_by=(*CANDIDATE_CODE, "data/orand.py", "reading/orand_candidates.py"),
     terms=ORAND_TERMS,
 ))
@@ -101,7 +99,7 @@ register(DatasetInfo(
                 "written amounts of cvl:train and mnist-writers:train digits (separators, underlines, dashes) + the "
                 "ORAND-CAR-A train amounts of orand-candidates' fit side / val = its choose side + 2k amounts of "
                 "cvl:valid and mnist-writers:val digits",
-    splits=(*line_sets.PARTS, *line_sets.SPLITS), fetch=line_sets.fetch, fetch_split=line_sets.lines_split,
+    splits=(*line_sets.PARTS, *line_sets.SPLITS), fetch_split=line_sets.lines_split,
     made_by=("preprocess.py", "data/synthetic.py", "data/orand.py", "models/linenet.py", "reading/scene.py",
              "reading/paper.py", "reading/segment.py", "reading/line_model.py", "reading/line_sets.py",
              "reading/orand_candidates.py"),

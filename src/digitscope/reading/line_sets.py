@@ -71,7 +71,3 @@ def lines_split(split: str) -> Arrays:
     raise ValueError(f"amount-lines makes no split {split!r}; it makes {', '.join(SPLITS)}, and train and val of "
                      "them")
 
-
-def fetch() -> dict[str, Arrays]:
-    """The splits made here; ``train`` and ``val`` are made of them (``DatasetInfo.parts``) when loaded."""
-    return {split: lines_split(split) for split in SPLITS}

@@ -107,6 +107,3 @@ def candidates_split(split: str) -> Arrays:
     return Arrays(np.concatenate([real.images, mnist.images[pick]]),
                   np.concatenate([real.labels, mnist.labels[pick]]))
 
-
-def fetch() -> dict[str, Arrays]:
-    return {split: candidates_split(split) for split in SPLITS}

@@ -46,6 +46,3 @@ def house_scenes_split(split: str) -> Arrays:
                           for scene, box in zip(scenes.images, scenes.boxes, strict=True)), strict=True)
     return Arrays(np.stack(images), sequence.targets(scenes.texts, list(boxes), size))
 
-
-def fetch_all(split_fn):
-    return lambda: {split: split_fn(split) for split in SPLITS}
