@@ -1,11 +1,12 @@
-"""Batched augmentation: the stroke-width change grows or shrinks the ink and nothing else."""
+"""Batched augmentation: the stroke-width change grows or shrinks the ink and nothing else; the slash crosses a
+chosen digit from lower left to upper right and touches nothing else."""
 
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from digitscope.data.augment import AugmentConfig, _dilate3x3, augment_batch, stroke_width
+from digitscope.data.augment import AugmentConfig, _dilate3x3, augment_batch, slash, stroke_width
 
 SAMPLE = Path(__file__).parent / "data" / "mnist-test-sample.npz"
 
@@ -42,6 +43,26 @@ def test_a_batch_gets_a_stroke_width_only_when_asked():
     thick = augment_batch(x, AugmentConfig(rotate=0, scale=0, shift=0, shear=0, thickness=0.8))
     assert not torch.equal(thick, x) and thick.shape == x.shape
     assert AugmentConfig(rotate=0, scale=0, shift=0, shear=0, thickness=0.0).enabled is False
+
+
+def test_a_slash_crosses_each_chosen_zero_from_lower_left_to_upper_right():
+    x = _digits()  # four 0s, then four 1s
+    x[5] = 0  # a blank image chosen gets no slash: there is no digit to cross
+    chosen = torch.tensor([True, True, True, True, False, True, False, False])
+    torch.manual_seed(0)
+    y = slash(x, chosen)
+    assert torch.equal(y[~chosen], x[~chosen]) and torch.equal(y[5], x[5])
+    assert y.min() >= 0 and y.max() <= 1 and (y >= x).all()  # ink is only added
+    for k in range(4):
+        new = (y[k, 0] - x[k, 0]) > 0.5
+        rows, cols = torch.nonzero(new, as_tuple=True)
+        ink = torch.nonzero(x[k, 0] > 0.3)
+        (top, left), (bottom, right) = ink.amin(0), ink.amax(0)
+        assert len(rows) >= (bottom - top)  # a stroke at least as long as the zero is high
+        assert rows[cols == cols.min()].float().mean() > rows[cols == cols.max()].float().mean()  # rises to the right
+        centre = ((top + bottom) / 2, (left + right) / 2)
+        near_centre = ((rows - centre[0]).abs() <= 2) & ((cols - centre[1]).abs() <= 2)
+        assert near_centre.any()  # through the zero's hole
 
 
 def test_the_dilation_is_a_3x3_maximum():

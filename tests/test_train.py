@@ -53,6 +53,20 @@ def test_resume_refuses_changed_options(tiny_dataset, tmp_path):
         train(TrainConfig(**{**FAST, "epochs": 1, "lr": 0.5}), tmp_path / "run", resume=True, progress=False)
 
 
+def test_slashed_zeros_are_drawn_through_the_zeros_only(tiny_dataset, tmp_path):
+    from digitscope.training.splits import training_data
+
+    d = training_data(TrainConfig(**FAST, slashed_zeros=0.5))
+    assert torch.equal(d.is_zero, d.y_train == 0) and d.is_zero.any()
+    assert training_data(TrainConfig(**FAST)).is_zero is None  # off unless asked
+    pair = training_data(TrainConfig(**FAST, slashed_zeros=0.5, classes="3,0"))  # 0 is class 1 of the pair
+    assert torch.equal(pair.is_zero, pair.y_train == 1)
+    with pytest.raises(ValueError, match="--classes 4,9 has none"):
+        training_data(TrainConfig(**FAST, slashed_zeros=0.5, classes="4,9"))
+    card = train(TrainConfig(**{**FAST, "epochs": 1}, slashed_zeros=0.5), tmp_path / "run", progress=False)
+    assert card["config"]["slashed_zeros"] == 0.5
+
+
 def test_evaluation_only_data_is_never_trained_on(data_home, make_digits, tmp_path):
     from digitscope import data
 

@@ -61,6 +61,8 @@ class TrainConfig:
     shear: float = option(5.0, "augmentation: largest shear, degrees")
     elastic: float = option(0.0, "augmentation: strength of the elastic distortion")
     thickness: float = option(0.0, "augmentation: random stroke width, up to this amount thicker or thinner")
+    slashed_zeros: float = option(0.0, "augmentation: this share of the training 0s drawn with a slash through "
+                                       "them, as many European hands write a zero")
     precision: str = option("auto", "arithmetic: bf16 where the hardware has it (auto), or as named",
                             ("auto", "bf16", "fp32"))
     seed: int = option(0, "random seed of the weights, the order of the images and the augmentation")

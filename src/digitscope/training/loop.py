@@ -30,7 +30,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
 from ..data import distractors
-from ..data.augment import augment_batch
+from ..data.augment import augment_batch, slash
 from ..models.persist import save_model
 from ..runtime import autocast, use_channels_last
 from ..store.checkpoint import save_checkpoint
@@ -59,6 +59,8 @@ def train_epoch(run: Run, epoch: int, report: Callable[..., None]) -> dict:
         first = step * cfg.batch_size + ranks.rank * run.local_batch  # this rank's slice of the global batch
         idx = perm[first:first + run.local_batch]
         x = d.x_train[idx].float().div_(255)  # (B / world_size, 1, H, W)
+        if d.is_zero is not None:  # before the warp, which then slants and sizes the slash with the zero
+            x = slash(x, d.is_zero[idx] & (torch.rand(len(idx), device=x.device) < cfg.slashed_zeros))
         if d.is_hard is None:
             x = augment_batch(x, cfg.augment)
         else:

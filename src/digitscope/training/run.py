@@ -63,6 +63,8 @@ def set_up(cfg: TrainConfig, out: Path, resume: bool, command: str) -> Run:
     data.x_train, data.y_train = data.x_train.to(device), data.y_train.to(device)
     if data.is_hard is not None:
         data.is_hard = data.is_hard.to(device)
+    if data.is_zero is not None:
+        data.is_zero = data.is_zero.to(device)
     task = task_for(cfg, data.y_train, data.y_val)
 
     torch.manual_seed(cfg.seed)

@@ -27,6 +27,7 @@ class TrainingData:
     sample_weights: torch.Tensor | None = None  # (N,) with --hard-examples: how often each image is drawn
     is_hard: torch.Tensor | None = None  # (N,) bool: those augmented more strongly
     distractors: dict = field(default_factory=dict)  # what the card records of the non-digits appended
+    is_zero: torch.Tensor | None = None  # (N,) bool with --slashed-zeros: the training 0s, some drawn slashed
 
 
 def training_data(cfg: TrainConfig) -> TrainingData:
@@ -68,7 +69,19 @@ def training_data(cfg: TrainConfig) -> TrainingData:
             d.sample_weights = torch.cat([d.sample_weights, torch.ones(extra)])
             if d.is_hard is not None:
                 d.is_hard = torch.cat([d.is_hard, torch.zeros(extra, dtype=torch.bool)])
+    if cfg.slashed_zeros:
+        d.is_zero = d.y_train == zero_class(cfg)
     return d
+
+
+def zero_class(cfg: TrainConfig) -> int:
+    """The class of the digit 0: 0, or its place in ``--classes`` (which ``training_splits`` has checked)."""
+    if not cfg.classes:
+        return 0
+    classes = [int(c) for c in cfg.classes.split(",")]
+    if 0 not in classes:
+        raise ValueError(f"--slashed-zeros draws slashes through 0s, and --classes {cfg.classes} has none")
+    return classes.index(0)
 
 
 def part_weights(info: datasets.DatasetInfo, cfg: TrainConfig) -> torch.Tensor:
@@ -145,6 +158,7 @@ def check_sequence_options(cfg: TrainConfig) -> None:
     unsupported = [flag for flag, on in (("--loss", cfg.loss != "ce"), ("--distractors", cfg.distractors),
                                          ("--classes", cfg.classes), ("--hard-examples", cfg.hard_examples),
                                          ("--label-smoothing", cfg.label_smoothing),
+                                         ("--slashed-zeros", cfg.slashed_zeros),
                                          ("augmentation (--rotate, --scale, --shift, --shear, --elastic, --thickness)",
                                           cfg.augment.enabled and not line)) if on]
     if unsupported:
