@@ -1,4 +1,5 @@
-"""``digitscope ensemble combine`` and ``digitscope gate``: saved models combined into one saved model."""
+"""``digitscope ensemble combine``, ``digitscope soup`` and ``digitscope gate``: saved models combined into one saved
+model."""
 
 from __future__ import annotations
 
@@ -22,6 +23,26 @@ def combine(ctx: typer.Context,
     card = combine_members(members, stem, command=command_line(ctx))
     emit({"model": str(stem), "members": card.members, "parameters": card.parameters}, as_json,
          lambda r: console.print(f"ensemble of {len(r['members'])} members saved as {r['model']}"))
+
+
+@reports_errors()
+def soup(ctx: typer.Context,
+         ingredients: list[Path] = typer.Argument(..., help="training folders (or saved models) fine-tuned from the "
+                                                            "same --init, on the same data"),
+         greedy_on: str | None = typer.Option(None, "--greedy-on", help="a validation split (e.g. mnist-cvl:val): "
+                                              "keep only the ingredients that do not make the soup read it worse"),
+         out: Path = typer.Option(..., "--out", help="the soup: OUT.safetensors + OUT.json, or OUT/model.* when "
+                                                     "OUT is a folder"),
+         as_json: bool = JSON) -> None:
+    """Average the weights of fine-tunes of one network into one network: about an ensemble's accuracy at one
+    network's cost."""
+    from ..training.soups import make_soup
+
+    stem = out / "model" if out.is_dir() else out
+    card = make_soup(ingredients, stem, greedy_on, command=command_line(ctx))
+    emit({"model": str(stem), "ingredients": [m["path"] for m in card.members], "metrics": card.metrics}, as_json,
+         lambda r: console.print(f"soup of {len(r['ingredients'])} saved as {r['model']}: "
+                                 + ", ".join(r["ingredients"])))
 
 
 @reports_errors()

@@ -117,3 +117,12 @@ def upgrade(d: dict) -> dict:
     if (d.get("reject") or {}).get("score") == "max-probability":
         d = {**d, "reject": {**d["reject"], "score": "digit-confidence"}}
     return d
+
+
+def shared_training_data(cards: list[ModelCard], who: str) -> dict:
+    """The training data of models that must have learnt the same images (an ensemble's members, a soup's
+    ingredients): the first card's. ValueError naming ``who`` when their training checksums differ."""
+    if len({c.data.get("train_checksum") for c in cards}) > 1:
+        raise ValueError(f"{who} were trained on different data (training checksums differ); they must share "
+                         "their training data")
+    return cards[0].data

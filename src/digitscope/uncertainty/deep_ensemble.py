@@ -7,7 +7,7 @@ from pathlib import Path
 from ..models import count_parameters, create_model, model_entry
 from ..models.persist import load_model, save_model
 from ..store.bundled import resolve_model_path
-from ..store.card import ModelCard
+from ..store.card import ModelCard, shared_training_data
 from ..store.saved import code_version
 
 
@@ -23,10 +23,7 @@ def combine_members(member_paths: list[str | Path], out: Path, command: str = ""
     classes = {c.num_classes for c in cards}
     if len(classes) > 1:
         raise ValueError(f"the members disagree on the number of classes: {sorted(classes)}")
-    data = {c.data.get("train_checksum") for c in cards}
-    if len(data) > 1:
-        raise ValueError("the members were trained on different data (training checksums differ); "
-                         "an ensemble's members must share their training data")
+    data = shared_training_data(list(cards), "an ensemble's members")
     arch = "line_ensemble" if reads == {"line"} else "ensemble"
     members = [{"arch": c.arch, "arch_kwargs": c.arch_kwargs} for c in cards]
     num_classes = classes.pop()
@@ -37,6 +34,6 @@ def combine_members(member_paths: list[str | Path], out: Path, command: str = ""
         arch=arch, arch_kwargs={"members": members, "num_classes": num_classes},
         members=[{"path": str(p), "seed": c.seed, "metrics": c.metrics.get("selected"), "command": c.command}
                  for p, c in zip(member_paths, cards, strict=True)],
-        data=cards[0].data, parameters=count_parameters(model), code_version=code_version(), command=command,
+        data=data, parameters=count_parameters(model), code_version=code_version(), command=command,
     )
     return save_model(Path(out), model, card)

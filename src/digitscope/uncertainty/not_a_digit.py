@@ -37,7 +37,8 @@ def combine_gate(reader_path: str | Path, detector_path: str | Path, out: Path, 
     model.detector.load_state_dict({k: v for k, v in detector.state_dict().items() if k in own})
     card = ModelCard(
         arch="gate", arch_kwargs={**parts, "num_classes": NOT_A_DIGIT + 1, "shared": shared},
-        parts={role: {"path": str(p), "seed": c.seed, "command": c.command, "metrics": c.metrics.get("selected")}
+        parts={role: {"path": str(p), "seed": c.seed, "command": c.command, "metrics": c.metrics.get("selected"),
+                      **({"members": c.members} if c.members else {})}  # a soup's ingredients: how each was made
                for role, p, c in (("reader", reader_path, reader_card), ("detector", detector_path, detector_card))},
         data=reader_card.data, distractors=detector_card.distractors,
         parameters=count_parameters(model), code_version=code_version(), command=command,
