@@ -285,6 +285,16 @@ def test_serve_with_two_workers_answers_from_both_and_stops_them_with_it():
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
+def test_serve_runs_both_models_on_the_backend_asked_and_refuses_one_that_does_not_exist():
+    torch_app = TestClient(create_app("default", backend="torch"))
+    assert torch_app.get("/healthz").json()["backend"] == "torch"
+    assert [m["backend"] for m in torch_app.get("/v1/models").json()["models"]] == ["torch", "torch"]
+    assert torch_app.post("/v1/classify", json={"images": [base64.b64encode(SEVEN).decode()]}).json()[
+        "results"][0]["digit"] == 7
+    result = CliRunner().invoke(cli_app, ["serve", "--backend", "gpu"])
+    assert result.exit_code == 2 and "choose one of: auto, torch, onnxruntime, int8" in result.output
+
+
 def test_serve_refuses_a_worker_count_below_one():
     result = CliRunner().invoke(cli_app, ["serve", "--workers", "0"])
     assert result.exit_code == 2 and "--workers must be at least 1" in result.output

@@ -82,3 +82,9 @@ def reports_errors(*also: type[Exception]):
                 raise
         return run
     return decorate
+
+
+BACKEND = typer.Option("auto", "--backend", help="what runs the digit classifier: auto (on a CPU, the model's int8 "
+                                                 "graph where it has one, else onnxruntime), torch, onnxruntime, or "
+                                                 "int8 (the model's int8 graph, kept beside it: faster on CPUs with "
+                                                 "VNNI, a few digits in a thousand read otherwise)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import JSON, MODEL, READ_HELP, console, emit, fail, reports_errors
+from .common import BACKEND, JSON, MODEL, READ_HELP, console, emit, fail, reports_errors
 
 
 @reports_errors()
@@ -50,9 +50,10 @@ def serve(model: str = MODEL,
           port: int = typer.Option(8000, "--port", help="TCP port"),
           workers: int = typer.Option(None, "--workers", help="server processes, each with its own copy of the "
                                       "models (default: one per core, at most 4)"),
+          backend: str = BACKEND,
           as_json: bool = JSON) -> None:
     """The web page and the HTTP API (OpenAPI at /docs), until interrupted: /v1/classify on --model, /v1/read and
     the page on --read-model."""
     from ..serve import run
 
-    run(model, host, port, as_json, workers, read_model)
+    run(model, host, port, as_json, workers, read_model, backend)

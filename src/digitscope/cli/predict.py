@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from .common import (
+    BACKEND,
     COST,
     DECISION,
     JSON,
@@ -54,11 +55,6 @@ def evaluate(model: str = MODEL,
 
     emit(report, as_json, render)
 
-
-BACKEND = typer.Option("auto", "--backend", help="what runs the digit classifier: auto (on a CPU, the model's int8 "
-                                                 "graph where it has one, else onnxruntime), torch, onnxruntime, or "
-                                                 "int8 (the model's int8 graph, kept beside it: faster on CPUs with "
-                                                 "VNNI, a few digits in a thousand read otherwise)")
 
 
 @reports_errors()

@@ -65,15 +65,15 @@ LINE_MODEL = "amounts"  # the bundled line reader for written amounts (/v1/read?
 READING = "reading"  # the bundled reading model, the one the line reader's reject rule was fitted with
 
 
-def create_app(model: str = "default", read_model: str = READING) -> FastAPI:
+def create_app(model: str = "default", read_model: str = READING, backend: str = "auto") -> FastAPI:
     """The app classifying digits with ``model`` and reading numbers with ``read_model`` (bundled names or saved
-    model paths; the same one is loaded once)."""
+    model paths; the same one is loaded once), both run by ``backend`` (``inference.backends.BACKENDS``)."""
     from ..reading import Reader
 
     # One thread per inference: a server answers many requests at once, and the small batches it sees gain
     # less from splitting each operator over the cores than they lose to the hand-offs (benchmarks/serve.py).
-    classifier = DigitClassifier.load(model, threads=1)
-    reading = classifier if read_model == model else DigitClassifier.load(read_model, threads=1)
+    classifier = DigitClassifier.load(model, threads=1, backend=backend)
+    reading = classifier if read_model == model else DigitClassifier.load(read_model, threads=1, backend=backend)
     for c in (classifier,) if reading is classifier else (classifier, reading):
         c.logits(np.zeros((1, 28, 28), np.uint8))  # build the backend now, not on the first request
     reader = Reader(reading)

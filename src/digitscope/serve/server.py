@@ -23,7 +23,8 @@ from ..inference.classifier import DigitClassifier
 # More workers than this gain little for one model and cost a model's memory each.
 MAX_DEFAULT_WORKERS = 4
 MODEL_VARIABLE = "DIGITSCOPE_SERVE_MODEL"  # how a worker process learns which model to serve ...
-READ_MODEL_VARIABLE = "DIGITSCOPE_SERVE_READ_MODEL"  # ... and which one reads numbers
+READ_MODEL_VARIABLE = "DIGITSCOPE_SERVE_READ_MODEL"  # ... and which one reads numbers ...
+BACKEND_VARIABLE = "DIGITSCOPE_SERVE_BACKEND"  # ... and what runs them
 STARTUP_SECONDS = 120  # a worker that is not answering by then has failed
 
 
@@ -35,11 +36,11 @@ def worker_app():
     """The app of one worker process (uvicorn's factory): the model named by the parent."""
     from .app import create_app
 
-    return create_app(os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE])
+    return create_app(os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE], os.environ[BACKEND_VARIABLE])
 
 
 def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_json: bool = False,
-        workers: int | None = None, read_model: str = "reading") -> None:
+        workers: int | None = None, read_model: str = "reading", backend: str = "auto") -> None:
     """Serve until interrupted; exits with status 1 when the address cannot be bound or a worker cannot start."""
     workers = default_workers() if workers is None else workers
     if workers < 1:
@@ -49,7 +50,7 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
     if workers == 1:
         from .app import create_app
 
-        app = create_app(model, read_model)
+        app = create_app(model, read_model, backend)
         server = _AnnouncingServer(uvicorn.Config(app, **options),
                                    lambda sockets: _announce(sockets[0], model, read_model,
                                                              app.state.classifier.backend.name, as_json))
@@ -58,15 +59,16 @@ def run(model: str = "default", host: str = "127.0.0.1", port: int = 8000, as_js
             sys.exit(1)
         return
     # Refused here, before any worker starts, when the model does not exist or cannot be served.
-    classifier = DigitClassifier.load(model, threads=1)
+    classifier = DigitClassifier.load(model, threads=1, backend=backend)
     if read_model != model:
-        DigitClassifier.load(read_model, threads=1)
-    # The backend built, not the one asked: a stale int8 graph falls back to the float graph as it loads.
-    backend = classifier.backend.name
-    os.environ[MODEL_VARIABLE], os.environ[READ_MODEL_VARIABLE] = model, read_model
+        DigitClassifier.load(read_model, threads=1, backend=backend)
+    # The workers are told the backend asked; the start-up message names the one built (a stale int8 graph falls
+    # back to the float graph as it loads).
+    built = classifier.backend.name
+    os.environ.update({MODEL_VARIABLE: model, READ_MODEL_VARIABLE: read_model, BACKEND_VARIABLE: backend})
     config = uvicorn.Config("digitscope.serve.server:worker_app", factory=True, workers=workers, **options)
     listening = config.bind_socket()  # exits with status 1 when the address is taken
-    supervisor = _AnnouncingWorkers(config, [listening], partial(_announce, listening, model, read_model, backend,
+    supervisor = _AnnouncingWorkers(config, [listening], partial(_announce, listening, model, read_model, built,
                                                                  as_json))
     supervisor.run()
     if not supervisor.announced:
