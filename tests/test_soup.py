@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 import digitscope
 from digitscope.cli import app
+from digitscope.data import catalog
 from digitscope.training.soups import make_soup
 
 TINY = ["--data", "tiny", "--arch", "quicknet", "--arch-kwargs", '{"width": 8}', "--epochs", "1", "--batch-size", "32",
@@ -29,6 +30,17 @@ def fine_tunes(tiny_dataset, tmp_path):
     return base, [train(tmp_path, f"ft{k}", "--init", base, "--lr", "0.005", "--seed", str(k)) for k in range(3)]
 
 
+def test_a_soup_keeps_only_what_its_ingredients_cards_agree_on(tiny_dataset, tmp_path, monkeypatch):
+    parts = {"train": ("tiny:train", "tiny:train"), "val": ("tiny:val",)}
+    monkeypatch.setitem(catalog._DATASETS, "tiny-twice", catalog.DatasetInfo("tiny-twice", "tiny, twice over",
+                                                                            ("train", "val"), parts=parts))
+    base = train(tmp_path, "base", "--data", "tiny-twice")
+    tunes = [train(tmp_path, f"w{w}", "--data", "tiny-twice", "--init", base, "--part-weights", f"1,{w}")
+             for w in (1, 3)]
+    data = make_soup(tunes, tmp_path / "soup").data
+    assert data["train"] == "tiny-twice:train" and "part_weights" not in data
+
+
 def test_a_soup_is_the_mean_of_its_ingredients_weights(fine_tunes, tmp_path):
     base, tunes = fine_tunes
     result = CliRunner().invoke(app, ["soup", *tunes[:2], "--out", str(tmp_path / "soup"), "--json"])
@@ -42,6 +54,7 @@ def test_a_soup_is_the_mean_of_its_ingredients_weights(fine_tunes, tmp_path):
     model = digitscope.load(tmp_path / "soup")  # one network, loaded like any other
     assert model.card.arch == "quicknet" and [m["path"] for m in model.card.members] == tunes[:2]
     assert model.card.data["train_checksum"] == digitscope.data.load("tiny:train").checksum
+    assert "part_weights" not in model.card.data  # what the ingredients do not agree on is not the soup's
     test = digitscope.data.load("tiny:test")
     assert (model.predict(test.images) == test.labels).mean() > 0.9
 

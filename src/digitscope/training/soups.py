@@ -47,7 +47,10 @@ def make_soup(paths: list[str | Path], out: Path, greedy_on: str | None = None, 
     if len(starts) > 1 or not starts.pop():
         raise ValueError("a soup averages fine-tunes of one network (each trained with the same --init); networks "
                          "trained apart do not average")
-    data = shared_training_data(cards, "a soup's ingredients")
+    shared = shared_training_data(cards, "a soup's ingredients")
+    # What every ingredient's card says of its data: the images, but not how often each part was drawn
+    # (--part-weights), which may differ from one fine-tune to the next.
+    data = {k: v for k, v in shared.items() if all(c.data.get(k) == v for c in cards)}
     model = loaded[0][0]
     chosen = list(range(len(paths)))
     report = {}
