@@ -27,7 +27,8 @@ def digits():
 def amount(digits, text: str, separator_after: int | None, separator: str = ".", underline: bool = True,
            trailing: str = "-") -> tuple[np.ndarray, np.ndarray]:
     """`text` in MNIST test digits, dark ink on white like a cheque, with a separator after digit
-    `separator_after`, an underline below and a trailing dash (or "=") after: (H, W) uint8 and the digits' boxes."""
+    `separator_after`, an underline below and a trailing mark after: a dash "-", "=", a rising stroke "/", a dash
+    at the top "^" or none "": (H, W) uint8 and the digits' boxes."""
     gaps = [18 if k == separator_after else 6 for k in range(len(text) - 1)]
     canvas, boxes = write([digit(digits, int(c)) for c in text], gaps)
     canvas = np.pad(canvas, ((0, 16), (0, 44)))  # room below for the underline and right for the dash
@@ -42,8 +43,12 @@ def amount(digits, text: str, separator_after: int | None, separator: str = ".",
     if underline:
         pen.rectangle((int(boxes[0, 0]) - 4, base + 9, int(boxes[-1, 2]) + 10, base + 11), fill=255)
     middle, end = (top + base) // 2, int(boxes[-1, 2])
-    for dy in {"=": (-5, 4), "-": (0,), "": ()}[trailing]:
+    for dy in {"=": (-5, 4), "-": (0,)}.get(trailing, ()):
         pen.rectangle((end + 12, middle + dy, end + 32, middle + dy + 2), fill=255)
+    if trailing == "/":  # a short heavy stroke rising to the right, as many cheque writers end an amount
+        pen.line((end + 6, middle + 6, end + 28, middle - 6), fill=255, width=7)
+    if trailing == "^":  # a heavy dash drawn level with the digits' tops
+        pen.rectangle((end + 12, top, end + 36, top + 6), fill=255)
     return 255 - np.asarray(picture), boxes
 
 
@@ -59,6 +64,16 @@ def test_separators_underlines_and_trailing_marks_are_never_digits(request, whic
     expected = text if after is None else text[:after + 1] + separator + text[after + 1:]
     assert result.text_with_separators == expected
     assert result.to_dict()["text_with_separators"] == expected
+
+
+@pytest.mark.parametrize("text, after, trailing", [("1990", 0, "/"), ("380", None, "^")])
+def test_a_heavy_trailing_mark_of_any_shape_is_no_digit_left_unread(amounts_reader, digits, text, after, trailing):
+    # Neither a dash's shape nor a dash's place on the line, but short and beyond the last digit read: beside the
+    # line reader, which reads the amount without it, it is left unread and the amount answered.
+    image, boxes = amount(digits, text, after, trailing=trailing)
+    result = amounts_reader.read(image)
+    assert_reads(result, text, boxes)
+    assert not result.rejected, result
 
 
 def test_marks_never_make_a_number_refused_that_reads_without_them(reader, digits):

@@ -78,3 +78,14 @@ def find_marks(boxes: np.ndarray, line: float, min_height: float) -> np.ndarray:
             & (centre >= DASH_HIGH))
     marks[dash] = DASH
     return marks
+
+
+def beside_the_number(boxes: np.ndarray, digits: np.ndarray, line: float) -> np.ndarray:
+    """(n,) whether each piece of ink, boxes (n, 4), is a leading or trailing mark of the number read in the digit
+    boxes ``digits`` (L, 4): its middle before the first digit or beyond the last, and shorter than a digit
+    (``TALL`` line heights). Told once the number is read, where ``find_marks`` must tell before: a trailing stroke
+    drawn rising, an ``=`` joined to stubs of the paper's hatching or a dash the scan broke in pieces has none of
+    the shapes ``find_marks`` knows, but short and beside the digits read it is no digit of the number left unread."""
+    middle = (boxes[:, 0] + boxes[:, 2]) / 2
+    short = boxes[:, 3] - boxes[:, 1] < TALL * line
+    return short & ((middle >= digits[:, 2].max()) | (middle <= digits[:, 0].min()))

@@ -44,7 +44,7 @@ import numpy as np
 from ..imageio import MAX_PIXELS, ImageError, ImageTooLargeError
 from ..labels import NOT_A_DIGIT
 from ..preprocess import MIN_INK_MASS, ink_to_line, ink_to_mnist_batch
-from .marks import NONE, SEPARATORS
+from .marks import NONE, SEPARATORS, TALL, beside_the_number
 from .path import best_path
 from .scene import page_ink
 from .segment import Atoms, SegmentConfig, Spans, candidate_spans, find_atoms, render_span
@@ -264,7 +264,7 @@ class Reader:
         # its doubt that it is a digit at all (they sum to 1 - p(not a digit)); "not a digit" is no edge of its
         # own: on house-number scenes its detector doubts many true digits, and as an edge it dropped them
         # (exact strings 94% -> 73% on scenes, 95% -> 90% on handwritten strings, 150 each).
-        tall = (atoms.boxes[:, 3] - atoms.boxes[:, 1]) >= 0.5 * atoms.line_height
+        tall = (atoms.boxes[:, 3] - atoms.boxes[:, 1]) >= TALL * atoms.line_height
         reference = float(np.median(atoms.mass[tall])) if tall.any() else float(atoms.mass.max())
         # A separator, dash or underline (``marks``) is read as nothing, at no cost: it is no digit left unread.
         mark = atoms.mark != NONE
@@ -286,10 +286,13 @@ class Reader:
             path, answers, line_logp = self._choose_text(graph, path, answers, line, allowed, expect_length)
         chosen = [e for e in path if is_digit[e]]  # edges < len(spans) are the digit readings
         skipped = [starts[e] for e in path if not is_digit[e]]  # a skip edge starts at its atom
-        skipped = [a for a in skipped if not mark[a]]
-        digit_left_unread = bool((atoms.mass[skipped] >= self.config.unread_ink * reference).any())
         if not chosen:
             return Reading("", None, True, "not_a_digit")
+        # Marks are not digits left unread: those told by their shape before the reading (``mark``), and short ink
+        # beside the number read, a leading or trailing mark however it was drawn.
+        beside = beside_the_number(atoms.boxes, spans.boxes[chosen], atoms.line_height)
+        skipped = [a for a in skipped if not mark[a] and not beside[a]]
+        digit_left_unread = bool((atoms.mass[skipped] >= self.config.unread_ink * reference).any())
 
         rows = probs[chosen]  # (L, K)
         answers = answers[chosen]
