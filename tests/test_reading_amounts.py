@@ -43,7 +43,7 @@ def amount(digits, text: str, separator_after: int | None, separator: str = ".",
     if underline:
         pen.rectangle((int(boxes[0, 0]) - 4, base + 9, int(boxes[-1, 2]) + 10, base + 11), fill=255)
     middle, end = (top + base) // 2, int(boxes[-1, 2])
-    for dy in {"=": (-5, 4), "-": (0,)}.get(trailing, ()):
+    for dy in {"=": (-5, 4), "-": (0,), "/": (), "^": (), "": ()}[trailing]:
         pen.rectangle((end + 12, middle + dy, end + 32, middle + dy + 2), fill=255)
     if trailing == "/":  # a short heavy stroke rising to the right, as many cheque writers end an amount
         pen.line((end + 6, middle + 6, end + 28, middle - 6), fill=255, width=7)

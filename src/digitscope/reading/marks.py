@@ -16,7 +16,8 @@ left unread it looks like a dropped digit. Their shape alone is not enough (a 1 
 Sizes are in line heights (``segment``), positions against the band the digits fill (the median top and bottom of
 the tall components), so the rules hold at any size and for a line written uphill only as far as a median does.
 Everything is decided per connected component, before any component is cut: a mark is never cut, never part of a
-candidate digit, and read as nothing at no cost.
+candidate digit, and read as nothing at no cost. Once a number is read, short ink wholly beside it is a leading or
+trailing mark too, whatever its shape (``beside_the_number``): it is not counted as a digit left unread.
 """
 
 from __future__ import annotations
