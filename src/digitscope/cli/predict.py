@@ -56,7 +56,6 @@ def evaluate(model: str = MODEL,
     emit(report, as_json, render)
 
 
-
 @reports_errors()
 def predict(images: list[Path] = typer.Argument(..., help="image files: PNG, JPEG, BMP, GIF, TIFF, WebP"),
             model: str = MODEL, mc_samples: int = typer.Option(0, "--mc-samples", help=MC_HELP),
